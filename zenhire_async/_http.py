@@ -1,0 +1,305 @@
+"""The one request path: every byte the SDK sends or receives goes through :class:`Transport`.
+
+It is the only module that awaits the network, sleeps between retries and sees the API key.
+For each request it takes a pacing token, sends with a per-attempt timeout, maps failures to
+the error tree, retries what :class:`RetryPolicy` allows, pauses the whole client on a 429, and
+logs one redacted DEBUG line per attempt. Redirects are never followed automatically: aiohttp
+would forward ``X-API-Key`` to whatever origin a ``Location`` names. Same-origin redirects of a
+GET are followed here by hand; any other redirect is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import logging
+import platform
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import NoReturn, TypeVar
+
+import aiohttp
+import anyio
+from yarl import URL
+
+from ._pacing import RequestPacer
+from ._protocol import RequestSpec, error_from_response
+from ._redact import redact
+from ._retry import RetryPolicy
+from ._version import __version__
+from .errors import APIConnectionError, APIError, APITimeoutError, ZenHireError
+
+__all__ = ["Response", "Transport", "check_base_url"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("zenhire_async")
+
+USER_AGENT = (
+    f"zenhire-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+_MAX_REDIRECTS = 5
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete (non-streamed) successful response."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> URL:
+    """Parse the platform root; plain ``http://`` is refused except to loopback or when allowed."""
+    url = URL(base_url.rstrip("/"))
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if url.query_string or url.fragment or url.user or url.password:
+        raise ValueError("base_url must not carry credentials, a query or a fragment")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise ValueError(
+            f"base_url {base_url!r} is plain http to a non-loopback host: the API key would "
+            "cross the network unencrypted (pass allow_insecure_http=True to insist)"
+        )
+    return url
+
+
+def _connection_error(exc: BaseException, *, timeout: float) -> APIConnectionError:
+    """Classify an aiohttp/OS failure; ``request_sent`` is False only when provably unsent."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(f"connecting timed out after {timeout:g}s", request_sent=False)
+    if isinstance(exc, TimeoutError):
+        return APITimeoutError(f"the request timed out after {timeout:g}s")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(
+            f"could not connect: {exc.os_error.strerror or type(exc.os_error).__name__}",
+            request_sent=False,
+        )
+    return APIConnectionError(f"the connection failed: {type(exc).__name__}: {exc}")
+
+
+_NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError)
+
+
+class Transport:
+    """Owns (or borrows) the aiohttp session and sends :class:`RequestSpec`s through it."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: URL,
+        timeout: float,
+        retry: RetryPolicy,
+        pacer: RequestPacer | None,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        self._api_key = api_key
+        self._base_url = base_url
+        self._timeout = timeout
+        self._retry = retry
+        self.pacer = pacer
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
+        return self._closed
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise RuntimeError("this ZenHireClient is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this ZenHireClient was first used in another event loop; "
+                "create one client per event loop"
+            )
+
+    def _client_session(self) -> aiohttp.ClientSession:
+        self._check_usable()
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                headers={"User-Agent": USER_AGENT},
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session if we created it (a borrowed one is left to its owner)."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    def _headers(self, spec: RequestSpec) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if spec.authenticated:
+            headers["X-API-Key"] = self._api_key
+        if spec.body is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def _redirect_target(self, current: URL, location: str | None) -> URL | None:
+        """The same-origin URL a redirect points to, or ``None`` when we must not follow it."""
+        if not location:
+            return None
+        target = current.join(URL(location))
+        if target.origin() != self._base_url.origin():
+            return None
+        return target
+
+    def _refuse_redirect(self, spec: RequestSpec, status: int) -> NoReturn:
+        raise APIError(
+            f"the server redirected {spec.method} {spec.route} elsewhere (HTTP {status}); "
+            "redirects to another origin are not followed so that the API key stays with "
+            "the platform",
+            status=status,
+        )
+
+    async def _pace(self) -> None:
+        if self.pacer is not None:
+            await self.pacer.acquire()
+
+    def _note_failure(self, error: ZenHireError) -> None:
+        if self.pacer is not None and isinstance(error, APIError) and error.status == 429:
+            self.pacer.pause(error.retry_after if error.retry_after is not None else 1.0)
+
+    @asynccontextmanager
+    async def _attempt(
+        self, spec: RequestSpec, *, stream: bool
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One attempt (with same-origin redirects): yields a 2xx response or raises.
+
+        Network failures while the caller reads the body inside the ``async with`` are mapped
+        to :class:`APIConnectionError` too, so a truncated body is a retryable failure.
+        """
+        session = self._client_session()
+        await self._pace()
+        started = anyio.current_time()
+        url = self._base_url.with_path(self._base_url.path.rstrip("/") + spec.path)
+        if spec.params:
+            url = url.with_query(list(spec.params))
+        timeout = (
+            aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=self._timeout)
+            if stream
+            else aiohttp.ClientTimeout(total=self._timeout)
+        )
+        for _ in range(_MAX_REDIRECTS + 1):
+            try:
+                async with session.request(
+                    spec.method,
+                    url,
+                    data=spec.body,
+                    headers=self._headers(spec),
+                    timeout=timeout,
+                    allow_redirects=False,
+                ) as resp:
+                    if resp.status in _REDIRECT_STATUSES:
+                        target = self._redirect_target(url, resp.headers.get("Location"))
+                        if target is None or spec.method != "GET":
+                            self._refuse_redirect(spec, resp.status)
+                        url = target
+                        continue
+                    if resp.status >= 400:
+                        body = await resp.read()
+                        raise error_from_response(resp.status, body, resp.headers, self._api_key)
+                    self._log(spec, started, resp.status, resp.headers.get("X-Request-Id"))
+                    yield resp
+                    return
+            except _NETWORK_ERRORS as exc:
+                raise _connection_error(exc, timeout=self._timeout) from exc
+            except ZenHireError as error:
+                request_id = error.request_id if isinstance(error, APIError) else None
+                status = error.status if isinstance(error, APIError) else None
+                self._log(spec, started, status, request_id, error)
+                raise
+        self._refuse_redirect(spec, 310)
+
+    async def _call(self, spec: RequestSpec, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt`` until it succeeds or the retry policy gives up; raise the last error."""
+        delays = self._retry.delays()
+        for number in itertools.count(1):
+            try:
+                return await attempt()
+            except ZenHireError as error:
+                self._note_failure(error)
+                if number > self._retry.max_retries or not self._retry.should_retry(
+                    error, idempotent=spec.idempotent
+                ):
+                    raise
+                delay = self._retry.delay_for(error, next(delays))
+                logger.debug(
+                    "retrying %s %s in %.2fs (attempt %d failed)",
+                    spec.method,
+                    spec.path,
+                    delay,
+                    number,
+                )
+            await anyio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send(self, spec: RequestSpec) -> Response:
+        """Send ``spec`` (with retries) and return the whole successful response."""
+
+        async def once() -> Response:
+            async with self._attempt(spec, stream=False) as resp:
+                return Response(resp.status, dict(resp.headers), await resp.read())
+
+        return await self._call(spec, once)
+
+    @asynccontextmanager
+    async def stream(self, spec: RequestSpec) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send ``spec`` and hold the successful response open while the caller reads it.
+
+        Only getting the response is retried; a failure in the middle of the body is raised.
+        """
+        async with AsyncExitStack() as stack:
+
+            async def once() -> aiohttp.ClientResponse:
+                return await stack.enter_async_context(self._attempt(spec, stream=True))
+
+            yield await self._call(spec, once)
+
+    def _log(
+        self,
+        spec: RequestSpec,
+        started: float,
+        status: int | None,
+        request_id: str | None,
+        error: BaseException | None = None,
+    ) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        elapsed_ms = (anyio.current_time() - started) * 1000
+        outcome = str(status) if status is not None else type(error).__name__
+        logger.debug(
+            "%s %s -> %s elapsed=%.1fms request_id=%s%s",
+            spec.method,
+            spec.path,
+            outcome,
+            elapsed_ms,
+            request_id or "-",
+            f" error={redact(str(error), self._api_key)}" if error is not None else "",
+        )

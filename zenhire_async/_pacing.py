@@ -1,0 +1,70 @@
+"""Client-side pacing: one token bucket per client, shared by every request it sends.
+
+The platform allows each key a number of requests per minute (500 by default) and answers
+429 past it. Rather than earn 429s, every request first takes a token here. The bucket holds
+``burst`` tokens and refills at ``(per_minute - burst) / 60`` per second, so that *any* window
+of 60 seconds sees at most ``per_minute`` requests whatever the server's window algorithm is;
+the price is about one percent of throughput at the default burst. A 429 that gets through
+anyway (another process sharing the key) pauses the whole bucket for its ``Retry-After``.
+
+Waiters are served first come, first served (an ``anyio.Lock`` is fair), and a waiter that is
+cancelled while it sleeps takes no token. Time is ``anyio.current_time()``, the event loop's
+clock, so tests can run the bucket on virtual time.
+"""
+
+from __future__ import annotations
+
+import anyio
+
+__all__ = ["RequestPacer"]
+
+
+class RequestPacer:
+    """A fair, cancellation-safe token bucket of ``per_minute`` requests per minute."""
+
+    def __init__(self, per_minute: int, *, burst: int | None = None) -> None:
+        if not isinstance(per_minute, int) or per_minute < 1:
+            raise ValueError(
+                f"rate_limit_per_minute must be a positive integer or None, got {per_minute!r}"
+            )
+        self.per_minute = per_minute
+        self.burst = burst if burst is not None else max(1, per_minute // 100)
+        if not 1 <= self.burst <= per_minute:
+            raise ValueError(f"burst must be from 1 to {per_minute}, got {self.burst!r}")
+        spare = per_minute - self.burst
+        self.refill_per_second = (spare if spare > 0 else per_minute) / 60.0
+        self._tokens = float(self.burst)
+        self._updated: float | None = None
+        self._paused_until = 0.0
+        self._lock = anyio.Lock()
+
+    def _refill(self, now: float) -> None:
+        if self._updated is None:
+            self._updated = now
+        elapsed = max(0.0, now - max(self._updated, self._paused_until))
+        self._tokens = min(float(self.burst), self._tokens + elapsed * self.refill_per_second)
+        self._updated = max(now, self._updated)
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until a token is available at ``now`` (0 when one is there)."""
+        self._refill(now)
+        pause = max(0.0, self._paused_until - now)
+        missing = max(0.0, 1.0 - self._tokens)
+        return pause + missing / self.refill_per_second
+
+    async def acquire(self) -> None:
+        """Wait for a token and take it."""
+        async with self._lock:
+            while True:
+                delay = self.wait_time(anyio.current_time())
+                if delay <= 0:
+                    break
+                await anyio.sleep(delay)
+            self._tokens -= 1.0
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request for ``seconds`` from now (a 429's ``Retry-After``)."""
+        now = anyio.current_time()
+        self._refill(now)
+        self._paused_until = max(self._paused_until, now + max(0.0, seconds))
+        self._tokens = 0.0

@@ -1,0 +1,66 @@
+"""Streaming a recording: chunks from the response, and atomic downloads to a file.
+
+A long interview is hundreds of MB of WAV, so nothing here holds more than one chunk. A
+download goes to a hidden temporary file (mode 0600: recordings are personal data) in the
+target's directory, is fsync'd, and is renamed over the target only when every byte promised
+by ``Content-Length`` arrived; on any failure or cancellation the temporary file is removed
+and the target is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import anyio
+
+from .errors import APIConnectionError
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "iter_chunks", "write_atomically"]
+
+DEFAULT_CHUNK_SIZE = 256 * 1024
+
+
+async def iter_chunks(resp: aiohttp.ClientResponse, chunk_size: int) -> AsyncIterator[bytes]:
+    """The response body in chunks of at most ``chunk_size`` bytes."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size!r}")
+    try:
+        async for chunk in resp.content.iter_chunked(chunk_size):
+            yield chunk
+    except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        raise APIConnectionError(
+            f"the recording download broke off: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+async def write_atomically(
+    chunks: AsyncIterator[bytes], target: Path, expected_size: int | None
+) -> int:
+    """Write ``chunks`` to ``target`` via a temp file and rename; return the bytes written."""
+    directory = target.parent
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            async for chunk in chunks:
+                await anyio.to_thread.run_sync(fh.write, chunk)
+                written += len(chunk)
+            if expected_size is not None and written != expected_size:
+                raise APIConnectionError(
+                    f"the recording ended after {written} of {expected_size} bytes"
+                )
+            await anyio.to_thread.run_sync(fh.flush)
+            await anyio.to_thread.run_sync(os.fsync, fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        # Synchronous on purpose: it must run even while the task is being cancelled.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return written

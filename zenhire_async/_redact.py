@@ -1,0 +1,39 @@
+"""Redaction of secrets (API keys and candidate link tokens) from text meant for humans.
+
+Every log line, ``repr`` and exception message the SDK writes passes through here when it can
+carry server or user text.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["redact", "redact_key", "redact_link"]
+
+# The token rides in the URL fragment: ``…/#t=<token>``; also catch it in a query string.
+_TOKEN_RE = re.compile(r"([#?&]t=)[^&#\s\"'<>]+")
+# Platform keys look like ``zh_api_…`` (new) or ``zh_…`` (legacy).
+_KEY_RE = re.compile(r"\bzh_[A-Za-z0-9_\-]{6,}")
+
+_MASK = "***"
+
+
+def redact_link(link: str) -> str:
+    """Return ``link`` with its token replaced by ``***``."""
+    return _TOKEN_RE.sub(lambda m: m.group(1) + _MASK, link)
+
+
+def redact_key(key: str) -> str:
+    """Return a form of an API key safe to show: its prefix and last two characters."""
+    if len(key) <= 10:
+        return _MASK
+    prefix = "zh_api_" if key.startswith("zh_api_") else key[:3]
+    return f"{prefix}{_MASK}{key[-2:]}"
+
+
+def redact(text: str, *secrets: str) -> str:
+    """Remove link tokens, anything shaped like a key, and each of ``secrets`` from ``text``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _MASK)
+    return _KEY_RE.sub(_MASK, redact_link(text))

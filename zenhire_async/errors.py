@@ -1,0 +1,191 @@
+"""The exception tree of zenhire-async.
+
+Everything the SDK raises for a failed call derives from :class:`ZenHireError`::
+
+    ZenHireError
+    ├── APIError                 the server answered with an error (any 4xx/5xx)
+    │   ├── BadRequestError          400 (and 422): the request broke a server-side rule
+    │   ├── AuthenticationError      401: missing, invalid or expired key, inactive client
+    │   ├── InsufficientCreditsError 402: the credit balance is below the minimum
+    │   ├── PermissionDeniedError    403: no ``interview`` permission, or IP not allowed
+    │   ├── NotFoundError            404: no such id for this client
+    │   ├── ArtifactNotReadyError    code ARTIFACT_NOT_READY: recording/transcript not there yet
+    │   ├── RateLimitError           429: over the per-key budget; ``retry_after`` seconds
+    │   └── ServerError              5xx: the platform failed; usually worth a retry
+    ├── APIConnectionError       the request may not have reached the server
+    │   └── APITimeoutError          an attempt ran out of time
+    ├── DecodeError              a 2xx body that does not match the contract
+    ├── WaitTimeout              a wait's ``timeout`` passed; ``last`` is what was seen last
+    └── LinkExpiredError         the session is still ``initiated`` but its link can't be used
+
+Branch on the class or on :attr:`APIError.code`, never on the message. Arguments that break a
+documented limit raise the builtin :class:`ValueError` before any request is sent.
+
+No exception text ever holds the API key or a candidate link token: server messages are
+redacted before they are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import JSONValue, SessionSummary
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "ArtifactNotReadyError",
+    "AuthenticationError",
+    "BadRequestError",
+    "DecodeError",
+    "InsufficientCreditsError",
+    "LinkExpiredError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "WaitTimeout",
+    "ZenHireError",
+]
+
+
+class ZenHireError(Exception):
+    """Base class of every error the SDK raises for a failed call."""
+
+
+class APIError(ZenHireError):
+    """The server answered with an error status.
+
+    ``code`` is the contract's machine-readable code (``"NOT_FOUND"``, …), or ``None`` when the
+    body was not the platform's error envelope (a proxy's HTML page, an empty body). Unknown
+    codes are kept as they came.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        details: Mapping[str, JSONValue] | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.details: Mapping[str, JSONValue] = details or {}
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [f"HTTP {self.status}"]
+        if self.code:
+            parts.append(self.code)
+        text = " ".join(parts) + f": {self.message}"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status}, code={self.code!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIError):
+    """400: the server rejected the request's content (``details`` may list fields)."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing, invalid or expired, or the client is inactive."""
+
+
+class InsufficientCreditsError(APIError):
+    """402: the client's credit balance is below the minimum needed to start a session."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the client lacks the ``interview`` permission, or the caller's IP is not allowed."""
+
+
+class NotFoundError(APIError):
+    """404: no such resource for this client (another client's ids look the same)."""
+
+
+class ArtifactNotReadyError(APIError):
+    """The recording or transcript does not exist yet (code ``ARTIFACT_NOT_READY``).
+
+    ``session_status`` is the session's status the server reported, when it said.
+    """
+
+    @property
+    def session_status(self) -> str | None:
+        """The session's current status from ``details.status``, if the server gave it."""
+        value = self.details.get("status")
+        return value if isinstance(value, str) else None
+
+
+class RateLimitError(APIError):
+    """429: the per-key request budget is spent; ``retry_after`` says for how long."""
+
+
+class ServerError(APIError):
+    """5xx: the platform (or a proxy in front of it) failed."""
+
+
+class APIConnectionError(ZenHireError):
+    """The request could not be completed on the network; it may not have reached the server.
+
+    ``request_sent`` is ``False`` only when the failure provably happened before any byte of
+    the request left (connection refused, DNS failure): only then is a POST safe to resend.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class APITimeoutError(APIConnectionError):
+    """One attempt took longer than the client's ``timeout``."""
+
+
+class DecodeError(ZenHireError):
+    """A successful (2xx) response whose body does not match the contract."""
+
+
+class WaitTimeout(ZenHireError, TimeoutError):
+    """A wait's ``timeout`` passed before the session(s) reached a terminal status.
+
+    ``last`` is the last state seen of the session waited for (for a single wait);
+    ``pending`` maps each unfinished session id to its last seen state (``None`` when the
+    session was never seen).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        last: SessionSummary | None = None,
+        pending: Mapping[str, SessionSummary | None] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.last = last
+        self.pending: Mapping[str, SessionSummary | None] = pending or {}
+
+
+class LinkExpiredError(ZenHireError):
+    """The session is still ``initiated`` after its candidate link stopped being usable.
+
+    ``session`` is the last state seen. The session will never start on its own: mint a new
+    link for the candidate if they should still be interviewed.
+    """
+
+    def __init__(self, message: str, *, session: SessionSummary) -> None:
+        super().__init__(message)
+        self.session = session

@@ -1,0 +1,212 @@
+"""``client.sessions``: mint candidate links, read sessions, wait for them, fetch results."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+
+from .. import _protocol as proto
+from .._clock import LoopWallClock
+from .._http import Transport
+from .._recording import DEFAULT_CHUNK_SIZE, iter_chunks, write_atomically
+from .._validation import MetadataValue
+from ..models import Page, SessionDetail, SessionInvite, SessionSummary, Transcript
+from ..pagination import iterate_pages
+from ..polling import OnStatus, await_completion
+
+__all__ = ["Sessions"]
+
+# Link lifetimes of sessions this client created, for ``await_completion``; bounded.
+_KNOWN_EXPIRIES_MAX = 10_000
+
+
+class Sessions:
+    """Interview sessions: one per candidate, each with its own candidate link."""
+
+    def __init__(self, transport: Transport, clock: LoopWallClock) -> None:
+        self._transport = transport
+        self._clock = clock
+        self._expiries: OrderedDict[str, datetime] = OrderedDict()
+
+    # -- creating -------------------------------------------------------------------------
+
+    async def create(
+        self,
+        persona_id: str,
+        *,
+        consent_mode: str,
+        candidate_ref: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> SessionInvite:
+        """Start a session for one candidate and return its candidate link.
+
+        The link is returned only here, once: store it. Every documented limit is checked
+        first (``ValueError``). A failure after the request was sent is raised, not retried:
+        the session may exist (``bulk_invite`` reconciles such cases for you).
+        """
+        spec = proto.create_session(
+            persona_id,
+            consent_mode=consent_mode,
+            candidate_ref=candidate_ref,
+            tags=tags,
+            metadata=metadata,
+        )
+        response = await self._transport.send(spec)
+        invite = proto.decode_invite(response.body, self._clock.now())
+        self._expiries[invite.id] = invite.expires_at
+        while len(self._expiries) > _KNOWN_EXPIRIES_MAX:
+            self._expiries.popitem(last=False)
+        return invite
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def get(self, session_id: str) -> SessionDetail:
+        """Fetch one session, with its persona and feedback."""
+        response = await self._transport.send(proto.get_session(session_id))
+        return proto.decode(proto.SESSION_DETAIL, response.body, "session")
+
+    async def _page(
+        self, filters: proto.SessionFilters, limit: int, offset: int, cursor: str | None
+    ) -> proto.PageResult[SessionSummary]:
+        spec = proto.list_sessions(filters, limit=limit, offset=offset, cursor=cursor)
+        response = await self._transport.send(spec)
+        return proto.decode_page(proto.SESSION_PAGE, response.body, "session list")
+
+    async def list(
+        self,
+        *,
+        status: str | None = None,
+        persona_id: str | None = None,
+        candidate_ref: str | None = None,
+        project_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> Page[SessionSummary]:
+        """One page of sessions, newest first. A row must match every filter given."""
+        filters = proto.SessionFilters.build(
+            status=status,
+            persona_id=persona_id,
+            candidate_ref=candidate_ref,
+            project_id=project_id,
+            tags=tags,
+            metadata=metadata,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        return (await self._page(filters, limit, offset, cursor)).page
+
+    def iter(
+        self,
+        *,
+        status: str | None = None,
+        persona_id: str | None = None,
+        candidate_ref: str | None = None,
+        project_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[SessionSummary]:
+        """Every matching session across all pages, each exactly once.
+
+        Filters are checked here, before the first request.
+        """
+        filters = proto.SessionFilters.build(
+            status=status,
+            persona_id=persona_id,
+            candidate_ref=candidate_ref,
+            project_id=project_id,
+            tags=tags,
+            metadata=metadata,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        proto.list_sessions(filters, limit=page_size)  # validates page_size now
+
+        async def fetch(offset: int, cursor: str | None) -> proto.PageResult[SessionSummary]:
+            return await self._page(filters, page_size, offset, cursor)
+
+        return iterate_pages(fetch, page_size=page_size)
+
+    # -- waiting --------------------------------------------------------------------------
+
+    async def await_completion(
+        self,
+        session_id: str,
+        *,
+        timeout: float | None = None,
+        on_status: OnStatus | None = None,
+    ) -> SessionDetail:
+        """Wait until the session is ``completed`` or ``failed`` and return it.
+
+        A failed interview is a normal outcome, not an exception. Raises
+        :class:`~zenhire_async.WaitTimeout` after ``timeout`` seconds and
+        :class:`~zenhire_async.LinkExpiredError` when the session is still ``initiated`` after
+        its link expired. ``on_status`` (sync or async) sees every status change.
+        """
+        proto.get_session(session_id)  # validate the id before waiting
+        return await await_completion(
+            self.get,
+            session_id,
+            timeout=timeout,
+            on_status=on_status,
+            known_expiry=self._expiries.get(session_id),
+            clock=self._clock,
+        )
+
+    # -- results --------------------------------------------------------------------------
+
+    async def transcript(self, session_id: str) -> Transcript:
+        """The transcript of a completed session (``ArtifactNotReadyError`` before that)."""
+        response = await self._transport.send(proto.session_artifact(session_id, "transcript"))
+        raw = proto.decode(proto.JSON_ANY, response.body, "transcript")
+        return proto.transcript_from_json(raw)
+
+    @asynccontextmanager
+    async def stream_recording(
+        self, session_id: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """The recording (``audio/wav``) as an async iterator of byte chunks.
+
+        Use as ``async with zh.sessions.stream_recording(id) as chunks: async for c in
+        chunks: ...``. The connection is held until the block exits.
+        """
+        spec = proto.session_artifact(session_id, "recording")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size!r}")
+        async with self._transport.stream(spec) as resp:
+            yield iter_chunks(resp, chunk_size)
+
+    async def download_recording(
+        self,
+        session_id: str,
+        path: str | os.PathLike[str],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> int:
+        """Stream the recording to ``path`` atomically and return the number of bytes.
+
+        The file appears complete or not at all (a temporary file is renamed on success);
+        it is created with mode 0600, recordings being personal data.
+        """
+        target = Path(path)
+        if await anyio.Path(target).is_dir():
+            raise IsADirectoryError(f"{target} is a directory; give a file path")
+        spec = proto.session_artifact(session_id, "recording")
+        async with self._transport.stream(spec) as resp:
+            return await write_atomically(
+                iter_chunks(resp, chunk_size), target, resp.content_length
+            )
