@@ -18,6 +18,8 @@ import anyio
 
 __all__ = ["RequestPacer"]
 
+_EPSILON = 1e-9
+
 
 class RequestPacer:
     """A fair, cancellation-safe token bucket of ``per_minute`` requests per minute."""
@@ -49,7 +51,9 @@ class RequestPacer:
         """Seconds until a token is available at ``now`` (0 when one is there)."""
         self._refill(now)
         pause = max(0.0, self._paused_until - now)
-        missing = max(0.0, 1.0 - self._tokens)
+        missing = 1.0 - self._tokens
+        if missing <= _EPSILON:  # float refills land a hair short of whole tokens
+            return pause
         return pause + missing / self.refill_per_second
 
     async def acquire(self) -> None:
@@ -60,7 +64,7 @@ class RequestPacer:
                 if delay <= 0:
                     break
                 await anyio.sleep(delay)
-            self._tokens -= 1.0
+            self._tokens = max(0.0, self._tokens - 1.0)
 
     def pause(self, seconds: float) -> None:
         """Hold every request for ``seconds`` from now (a 429's ``Retry-After``)."""

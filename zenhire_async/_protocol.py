@@ -11,7 +11,7 @@ import email.utils
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar, cast
 from urllib.parse import quote
 
 import msgspec
@@ -272,7 +272,7 @@ class _ErrorBody(msgspec.Struct, kw_only=True):
     code: str | None = None
     message: str | None = None
     requestId: str | None = None
-    details: JSONObject | None = None
+    details: dict[str, object] | None = None
     retryAfterSeconds: float | None = None
 
 
@@ -285,8 +285,10 @@ PERSONA_DETAIL = msgspec.json.Decoder(PersonaDetail)
 PERSONA_PAGE = msgspec.json.Decoder(_Envelope[Persona])
 SESSION_DETAIL = msgspec.json.Decoder(SessionDetail)
 SESSION_PAGE = msgspec.json.Decoder(_Envelope[SessionSummary])
-JSON_ANY: msgspec.json.Decoder[JSONValue] = msgspec.json.Decoder()
-JSON_OBJECT = msgspec.json.Decoder(JSONObject)
+# msgspec cannot resolve the recursive JSONValue alias; plain ``object``/``dict`` decoding
+# produces exactly the JSON types it names.
+JSON_ANY = cast("msgspec.json.Decoder[JSONValue]", msgspec.json.Decoder())
+JSON_OBJECT = cast("msgspec.json.Decoder[JSONObject]", msgspec.json.Decoder(dict))
 _INVITE = msgspec.json.Decoder(_InviteWire)
 _ERROR = msgspec.json.Decoder(_ErrorEnvelope)
 
@@ -420,7 +422,7 @@ def error_from_response(
         err = envelope.error
         code = err.code
         message = err.message or f"HTTP {status}"
-        details = err.details or {}
+        details = cast("JSONObject", err.details or {})
         request_id = err.requestId or request_id
         if retry_after is None and err.retryAfterSeconds is not None:
             retry_after = max(0.0, err.retryAfterSeconds)
