@@ -1,0 +1,417 @@
+"""The emulator's pure state: tenants, personas, sessions, transitions and queries.
+
+Theory of operation
+-------------------
+Each session keeps its JSON document (``doc``, every SessionSummary field except the two
+persona-derived ones) and, for the ``stale_read`` fault, a snapshot of the document as it
+was before its last transition (``prev_doc``). Every tenant keeps the keys
+``(created_ms, id)`` of its sessions in an ascending sorted list, plus one such list per
+status, so that newest-first pages are slices from the end (``created_at`` desc, then
+``id`` desc for sessions created in the same millisecond) and a status-filtered poll does
+not scan the others. Cursors are the key of the last row, so a cursor walk never repeats or
+skips a row while the list grows. Nothing here reads a clock: every change is given its
+time in epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import copy
+import dataclasses
+import json
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._clock import format_ms
+from ._validation import STATUSES, PageRequest, SessionFilter, ValidationFailed
+
+__all__ = ["PageResult", "PersonaRecord", "SessionRecord", "Store", "TenantState"]
+
+JSON = dict[str, Any]
+Key = tuple[int, str]
+LINK_TTL_SECONDS = 604_800
+PROMPT_TEMPLATE = (
+    "You are a friendly, professional interviewer for the role of {role}. Conduct the "
+    "interview in the language '{language}'. Ask one question at a time, follow up on "
+    "vague answers, and keep the conversation on topic."
+)
+
+
+@dataclass(eq=False, slots=True)
+class PersonaRecord:
+    """One persona, as stored."""
+
+    id: str
+    client_id: str
+    role_name: str
+    language: str
+    system_prompt: str
+    base_prompt_override: str | None
+    created_ms: int
+    updated_ms: int | None = None
+
+    def row(self) -> JSON:
+        """The list-row form (no ``base_prompt_override``)."""
+        return {
+            "id": self.id,
+            "client_id": self.client_id,
+            "role_name": self.role_name,
+            "language": self.language,
+            "status": "active",
+            "created_at": format_ms(self.created_ms),
+        }
+
+    def created(self) -> JSON:
+        """The ``POST /personas`` response."""
+        return {**self.row(), "base_prompt_override": self.base_prompt_override}
+
+    def detail(self) -> JSON:
+        """The ``GET /personas/{id}`` response."""
+        updated = None if self.updated_ms is None else format_ms(self.updated_ms)
+        return {**self.created(), "system_prompt": self.system_prompt, "updated_at": updated}
+
+
+@dataclass(eq=False, slots=True)
+class SessionRecord:
+    """One session: its JSON document plus what the API never shows directly."""
+
+    id: str
+    tenant: TenantState
+    created_ms: int
+    doc: JSON
+    link: str
+    prev_doc: JSON | None = None
+    feedback: JSON | None = None
+    transcript: list[JSON] | None = None
+    generation: int = 0
+
+    @property
+    def key(self) -> Key:
+        """The sort key: creation millisecond, then id."""
+        return (self.created_ms, self.id)
+
+    @property
+    def status(self) -> str:
+        """The current status."""
+        return str(self.doc["status"])
+
+    def link_expires_ms(self) -> int:
+        """When an unused candidate link stops working."""
+        return self.created_ms + LINK_TTL_SECONDS * 1000
+
+
+@dataclass(eq=False)
+class TenantState:
+    """One client: its credits, permissions, personas and session indexes."""
+
+    client_id: str
+    project_id: str | None
+    credits: int
+    permissions: frozenset[str]
+    active: bool = True
+    persona_keys: list[Key] = field(default_factory=list)
+    session_keys: list[Key] = field(default_factory=list)
+    by_status: dict[str, list[Key]] = field(
+        default_factory=lambda: {status: [] for status in STATUSES}
+    )
+
+    @property
+    def live(self) -> int:
+        """How many sessions are ``active`` (live interviews)."""
+        return len(self.by_status["active"])
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """One page of rows plus what the envelopes may tell about the rest."""
+
+    rows: list[JSON]
+    limit: int
+    offset: int
+    total: int
+    has_more: bool
+    next_cursor: str | None
+
+
+def _encode_cursor(key: Key) -> str:
+    raw = f"{key[0]}:{key[1]}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> Key:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        ms, _, ident = raw.partition(":")
+        return (int(ms), ident)
+    except ValueError:
+        raise ValidationFailed([{"field": "cursor", "message": "is not valid"}]) from None
+
+
+def _paginate(keys: list[Key], page: PageRequest) -> tuple[list[Key], int, bool, str | None]:
+    """Slice newest-first from ascending ``keys``: (page keys, offset, has_more, cursor)."""
+    total = len(keys)
+    if page.cursor is not None:
+        end = bisect.bisect_left(keys, _decode_cursor(page.cursor))
+        offset = total - end
+    else:
+        offset = page.offset
+        end = max(0, total - offset)
+    start = max(0, end - page.limit)
+    chosen = keys[start:end][::-1]
+    has_more = start > 0
+    return chosen, offset, has_more, _encode_cursor(chosen[-1]) if has_more else None
+
+
+def _metadata_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+class Store:
+    """All tenants, personas and sessions of one emulator."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._ids = random.Random(f"ids:{seed}")
+        self.personas: dict[str, PersonaRecord] = {}
+        self.sessions: dict[str, SessionRecord] = {}
+        self.tenants: list[TenantState] = []
+        self.credit_rate_per_minute = 1
+
+    def new_id(self) -> str:
+        """A deterministic random UUID4 string."""
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    def add_tenant(
+        self, credits: int, permissions: frozenset[str], project_id: str | None
+    ) -> TenantState:
+        """Register a client."""
+        tenant = TenantState(self.new_id(), project_id, credits, permissions)
+        self.tenants.append(tenant)
+        return tenant
+
+    def create_persona(self, tenant: TenantState, fields: JSON, now_ms: int) -> PersonaRecord:
+        """Store a persona from validated fields."""
+        prompt = fields.get("system_prompt") or PROMPT_TEMPLATE.format(
+            role=fields["role_name"], language=fields["language"]
+        )
+        rec = PersonaRecord(
+            id=self.new_id(),
+            client_id=tenant.client_id,
+            role_name=fields["role_name"],
+            language=fields["language"],
+            system_prompt=prompt,
+            base_prompt_override=fields.get("base_prompt_override"),
+            created_ms=now_ms,
+        )
+        self.personas[rec.id] = rec
+        bisect.insort(tenant.persona_keys, (now_ms, rec.id))
+        return rec
+
+    def delete_persona(self, persona_id: str) -> None:
+        """Remove a persona; its sessions keep pointing at the dangling id."""
+        rec = self.personas.pop(persona_id)
+        tenant = next(t for t in self.tenants if t.client_id == rec.client_id)
+        tenant.persona_keys.remove((rec.created_ms, rec.id))
+
+    def create_session(
+        self, tenant: TenantState, persona: PersonaRecord, fields: JSON, now_ms: int, link: str
+    ) -> SessionRecord:
+        """Store a new ``initiated`` session from validated fields."""
+        ident = self.new_id()
+        doc: JSON = {
+            "id": ident,
+            "client_id": tenant.client_id,
+            "persona_id": persona.id,
+            "candidate_ref": fields.get("candidate_ref"),
+            "status": "initiated",
+            "consent_mode": fields["consent_mode"],
+            "source": "requests",
+            "project_id": tenant.project_id,
+            "tags": fields.get("tags"),
+            "metadata": fields.get("metadata"),
+            "started_at": None,
+            "completed_at": None,
+            "duration_sec": None,
+            "credit_charged": None,
+            "recording_s3_key": None,
+            "transcript_s3_key": None,
+            "interview_svc_session_id": None,
+            "created_at": format_ms(now_ms),
+        }
+        rec = SessionRecord(ident, tenant, now_ms, doc, link)
+        self.sessions[ident] = rec
+        bisect.insort(tenant.session_keys, rec.key)
+        bisect.insort(tenant.by_status["initiated"], rec.key)
+        return rec
+
+    def _transition(self, rec: SessionRecord, status: str, **updates: Any) -> None:
+        index = rec.tenant.by_status
+        old = index[rec.status]
+        del old[bisect.bisect_left(old, rec.key)]
+        bisect.insort(index[status], rec.key)
+        rec.prev_doc = copy.copy(rec.doc)
+        rec.doc.update(updates, status=status)
+        rec.generation += 1
+
+    def start(self, rec: SessionRecord, at_ms: int) -> None:
+        """``initiated`` → ``active``."""
+        if rec.status != "initiated":
+            raise ValueError(f"session {rec.id} is {rec.status}, not initiated")
+        self._transition(rec, "active", started_at=format_ms(at_ms))
+
+    def fail(self, rec: SessionRecord, at_ms: int) -> None:
+        """``initiated``/``active`` → ``failed`` (never charged; ``completed_at`` stays null)."""
+        if rec.status not in ("initiated", "active"):
+            raise ValueError(f"session {rec.id} is already {rec.status}")
+        self._transition(rec, "failed")
+
+    def complete(
+        self,
+        rec: SessionRecord,
+        at_ms: int,
+        duration_sec: int,
+        rating: int | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """``initiated``/``active`` → ``completed``: artefacts, charge and feedback."""
+        if rec.status not in ("initiated", "active"):
+            raise ValueError(f"session {rec.id} is already {rec.status}")
+        if duration_sec < 0:
+            raise ValueError("duration_sec must be >= 0")
+        if rating is not None and not 1 <= rating <= 5:
+            raise ValueError("rating must be 1..5")
+        tenant = rec.tenant
+        charge = math.ceil(duration_sec / 60) * self.credit_rate_per_minute
+        tenant.credits = max(0, tenant.credits - charge)
+        started = rec.doc["started_at"] or format_ms(at_ms - duration_sec * 1000)
+        base = f"interviews/{tenant.client_id}/{rec.id}"
+        persona = self.personas.get(str(rec.doc["persona_id"]))
+        rec.transcript = make_transcript(persona.role_name if persona else None, duration_sec)
+        if rating is not None:
+            rec.feedback = {
+                "rating": rating,
+                "comment": comment,
+                "submitted_at": format_ms(at_ms),
+                "flagged": rating <= 2,
+            }
+        self._transition(
+            rec,
+            "completed",
+            started_at=started,
+            completed_at=format_ms(at_ms),
+            duration_sec=duration_sec,
+            credit_charged=charge,
+            recording_s3_key=f"{base}/recording.wav",
+            transcript_s3_key=f"{base}/transcript.json",
+            interview_svc_session_id=f"isvc_{self.new_id().replace('-', '')[:24]}",
+        )
+
+    def _view(self, rec: SessionRecord, stale: bool) -> JSON:
+        return rec.prev_doc if stale and rec.prev_doc is not None else rec.doc
+
+    def summary(self, rec: SessionRecord, *, stale: bool = False) -> JSON:
+        """The SessionSummary (list row) of a session."""
+        persona = self.personas.get(str(rec.doc["persona_id"]))
+        return {
+            **self._view(rec, stale),
+            "role_name": persona.role_name if persona else None,
+            "language": persona.language if persona else None,
+        }
+
+    def detail(self, rec: SessionRecord, *, stale: bool = False) -> JSON:
+        """The SessionDetail of a session."""
+        persona = self.personas.get(str(rec.doc["persona_id"]))
+        view = self._view(rec, stale)
+        return {
+            **view,
+            "role_name": None,
+            "language": None,
+            "persona": None
+            if persona is None
+            else {
+                "id": persona.id,
+                "role_name": persona.role_name,
+                "language": persona.language,
+                "system_prompt": persona.system_prompt,
+                "base_prompt_override": persona.base_prompt_override,
+            },
+            "feedback": rec.feedback if view["status"] == "completed" else None,
+        }
+
+    def _matches(self, doc: JSON, flt: SessionFilter, created_ms: int) -> bool:
+        if flt.status is not None and doc["status"] != flt.status:
+            return False
+        for name in ("persona_id", "candidate_ref", "project_id"):
+            wanted = getattr(flt, name)
+            if wanted is not None and doc[name] != wanted:
+                return False
+        if flt.tags and not set(flt.tags).issubset(doc["tags"] or ()):
+            return False
+        meta = doc["metadata"] or {}
+        for name, wanted in flt.metadata:
+            if name not in meta or _metadata_text(meta[name]) != wanted:
+                return False
+        after, before = flt.created_after_us, flt.created_before_us
+        if after is not None and created_ms * 1000 < after:
+            return False
+        return before is None or created_ms * 1000 < before
+
+    def list_sessions(
+        self, tenant: TenantState, flt: SessionFilter, page: PageRequest, *, stale: bool = False
+    ) -> PageResult:
+        """One newest-first page of a tenant's sessions matching ``flt``."""
+        keys = tenant.session_keys
+        if flt.status is not None and not stale:
+            keys = tenant.by_status[flt.status]
+            flt_rest = dataclasses.replace(flt, status=None)
+        else:
+            flt_rest = flt
+        if flt_rest != SessionFilter():
+            sessions = self.sessions
+            keys = [
+                k for k in keys if self._matches(self._view(sessions[k[1]], stale), flt_rest, k[0])
+            ]
+        chosen, offset, has_more, cursor = _paginate(keys, page)
+        rows = [self.summary(self.sessions[k[1]], stale=stale) for k in chosen]
+        return PageResult(rows, page.limit, offset, len(keys), has_more, cursor)
+
+    def list_personas(self, tenant: TenantState, page: PageRequest) -> PageResult:
+        """One newest-first page of a tenant's personas."""
+        keys = tenant.persona_keys
+        chosen, offset, has_more, cursor = _paginate(keys, page)
+        rows = [self.personas[k[1]].row() for k in chosen]
+        return PageResult(rows, page.limit, offset, len(keys), has_more, cursor)
+
+
+_LINES = (
+    ("interviewer", "Could you walk me through a recent project you are proud of?"),
+    ("candidate", "Sure. Last year I led the migration of our billing service."),
+    ("interviewer", "What was the hardest trade-off you had to make there?"),
+    ("candidate", "Consistency versus latency; we chose idempotent writes and retries."),
+    ("interviewer", "How did you measure success?"),
+    ("candidate", "Error rates, p99 latency and the number of support tickets."),
+)
+
+
+def make_transcript(role_name: str | None, duration_sec: int) -> list[JSON]:
+    """A deterministic array of turns (``speaker``, ``text``, ``start_ms``)."""
+    role = role_name or "this"
+    turns: list[JSON] = [
+        {
+            "speaker": "interviewer",
+            "text": f"Hello, and thank you for joining the interview for the {role} role.",
+            "start_ms": 0,
+        },
+        {"speaker": "candidate", "text": "Thank you, happy to be here.", "start_ms": 4_000},
+    ]
+    extra = min(40, max(0, duration_sec // 30 - 2))
+    step = max(1, (duration_sec * 1000 - 8_000) // max(1, extra + 1))
+    for i in range(extra):
+        speaker, text = _LINES[i % len(_LINES)]
+        turns.append({"speaker": speaker, "text": text, "start_ms": 8_000 + i * step})
+    return turns

@@ -1,0 +1,344 @@
+"""The ``Emulator``: a stateful ZenHire API on loopback, with controls for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from ._app import build_app
+from ._clock import EmulatorClock
+from ._context import Context, Envelope
+from ._faults import Faults
+from ._gate import KeyInfo, RateLimiter
+from ._simulator import Simulation, Simulator
+from ._state import SessionRecord, Store, TenantState
+from ._validation import validate_persona_body, validate_session_body
+from ._wav import wav_header
+
+__all__ = ["Emulator", "Tenant"]
+
+_ENVELOPES = frozenset({"pinned", "data_only", "has_more", "cursor", "nested"})
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A client of the emulator and the API key that reaches it."""
+
+    api_key: str
+    client_id: str
+    project_id: str | None
+
+    def __repr__(self) -> str:
+        return f"Tenant(client_id={self.client_id!r}, project_id={self.project_id!r})"
+
+
+class Emulator:
+    """A stateful emulator of the ZenHire Interview API (an ``aiohttp.web`` app).
+
+    Use ``async with Emulator() as emu`` (or :meth:`start` / :meth:`aclose`) inside the
+    event loop that runs the test; point a client at :attr:`base_url` with
+    :attr:`api_key`. All emulator time follows the running loop's clock (see
+    ``virtual_time``). Sessions only change status when the test says so
+    (:meth:`start_session`, :meth:`complete_session`, :meth:`fail_session`) unless a
+    :class:`Simulation` is given.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate_limit_per_minute: int | None = None,
+        envelope: Envelope = "pinned",
+        recording_bytes: int = 32_044,
+        max_concurrent: int | None = None,
+        simulation: Simulation | None = None,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if envelope not in _ENVELOPES:
+            raise ValueError(f"envelope must be one of {sorted(_ENVELOPES)}")
+        wav_header(recording_bytes)  # validates the size
+        if max_concurrent is not None and max_concurrent < 1:
+            raise ValueError("max_concurrent must be >= 1")
+        store = Store(seed)
+        limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+        self._ctx = Context(
+            store=store,
+            faults=Faults(seed),
+            simulator=Simulator(store, simulation, max_concurrent, seed),
+            envelope=envelope,
+            recording_bytes=recording_bytes,
+            limiter=limiter,
+        )
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._tenants: dict[str, TenantState] = {}
+        self.tenant = self.add_tenant(project_id=store.new_id())
+        """The default tenant (interview permission, ample credits)."""
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the server on the running loop and start the emulator clock."""
+        if self._runner is not None:
+            raise RuntimeError("the emulator is already started")
+        self._ctx.clock = EmulatorClock(asyncio.get_running_loop())
+        runner = web.AppRunner(build_app(self._ctx), access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        await site.start()
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
+        self._ctx.base_url = f"http://{host}:{port}"
+
+    async def aclose(self) -> None:
+        """Stop serving (idempotent)."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- tenants and keys -----------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The platform root, ``http://127.0.0.1:PORT`` (set once started)."""
+        return self._ctx.base_url
+
+    @property
+    def api_key(self) -> str:
+        """The default tenant's API key."""
+        return self.tenant.api_key
+
+    @property
+    def client_id(self) -> str:
+        """The default tenant's client id."""
+        return self.tenant.client_id
+
+    def add_tenant(
+        self,
+        *,
+        credits: int = 1_000_000,
+        permissions: frozenset[str] = frozenset({"interview"}),
+        project_id: str | None = None,
+        key_prefix: str = "zh_api_",
+        active: bool = True,
+    ) -> Tenant:
+        """Add a client with one API key. ``credits=0`` makes session creation 402;
+        ``permissions`` without ``"interview"`` makes every interview endpoint 403;
+        ``active=False`` makes every call 401 ``CLIENT_INACTIVE``."""
+        state = self._ctx.store.add_tenant(credits, permissions, project_id)
+        state.active = active
+        key = key_prefix + secrets.token_hex(16)
+        self._ctx.keys[key] = KeyInfo(state)
+        self._tenants[state.client_id] = state
+        return Tenant(key, state.client_id, project_id)
+
+    def add_key(
+        self, tenant: Tenant | None = None, *, expired: bool = False, prefix: str = "zh_api_"
+    ) -> str:
+        """Mint another key for ``tenant`` (default tenant); ``expired`` keys get 401
+        ``API_KEY_EXPIRED``."""
+        state = self._tenant_state(tenant.api_key if tenant else None)
+        key = prefix + secrets.token_hex(16)
+        self._ctx.keys[key] = KeyInfo(state, expired=expired)
+        return key
+
+    def _tenant_state(self, api_key: str | None) -> TenantState:
+        info = self._ctx.keys[api_key or self.tenant.api_key]
+        return info.tenant
+
+    def credits(self, api_key: str | None = None) -> int:
+        """The credit balance of a key's tenant (default tenant)."""
+        return self._tenant_state(api_key).credits
+
+    def set_credits(self, balance: int, api_key: str | None = None) -> None:
+        """Set the credit balance of a key's tenant (default tenant)."""
+        self._tenant_state(api_key).credits = balance
+
+    # -- direct state access ----------------------------------------------------------
+
+    def clock_now(self) -> datetime:
+        """The emulator's current wall time (aware UTC; follows the loop clock)."""
+        assert self._ctx.clock is not None, "the emulator is not started"
+        return self._ctx.clock.datetime()
+
+    def _advance(self) -> None:
+        if self._ctx.clock is not None:
+            self._ctx.simulator.advance(self._ctx.now())
+
+    def _record(self, session_id: str) -> SessionRecord:
+        self._advance()
+        return self._ctx.store.sessions[session_id]
+
+    def create_persona(
+        self,
+        role_name: str = "Backend Engineer",
+        language: str = "en",
+        *,
+        system_prompt: str | None = None,
+        base_prompt_override: str | None = None,
+        api_key: str | None = None,
+    ) -> str:
+        """Create a persona without HTTP (for a key's tenant, default tenant); return its
+        id. Raises ``ValidationFailed`` (a ``ValueError``-like) on bad fields."""
+        state = self._tenant_state(api_key)
+        body = {"role_name": role_name, "language": language}
+        if system_prompt is not None:
+            body["system_prompt"] = system_prompt
+        if base_prompt_override is not None:
+            body["base_prompt_override"] = base_prompt_override
+        valid = validate_persona_body(body)
+        return self._ctx.store.create_persona(state, valid, self._ctx.now_ms()).id
+
+    def create_session(
+        self,
+        persona_id: str,
+        *,
+        consent_mode: str = "explicit",
+        candidate_ref: str | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, str | int | float | bool] | None = None,
+    ) -> str:
+        """Create a session without HTTP (fast seeding) for the persona's tenant; return
+        its id. The link is in :attr:`links`; the session counts as delivered."""
+        self._advance()
+        persona = self._ctx.store.personas[persona_id]
+        state = self._tenants[persona.client_id]
+        body: dict[str, Any] = {
+            "consent_mode": consent_mode,
+            "candidate_ref": candidate_ref,
+            "tags": tags,
+            "metadata": metadata,
+        }
+        valid = validate_session_body(body)
+        link = "https://interview.zenhire.ai/#t=" + secrets.token_urlsafe(32)
+        now = self._ctx.now()
+        rec = self._ctx.store.create_session(state, persona, valid, int(now * 1000), link)
+        self._ctx.links[rec.id] = link
+        self._ctx.delivered.add(rec.id)
+        self._ctx.simulator.on_created(rec, now)
+        return rec.id
+
+    def delete_persona(self, persona_id: str) -> None:
+        """Delete a persona: its sessions then show ``role_name``/``language`` null on list
+        rows and ``persona`` null on detail."""
+        self._ctx.store.delete_persona(persona_id)
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        """A copy of a session as the API knows it: the SessionDetail fields, with
+        ``role_name``/``language`` filled as on list rows."""
+        rec = self._record(session_id)
+        store = self._ctx.store
+        return {**store.detail(rec), **store.summary(rec)}
+
+    def sessions_of(self, api_key: str | None = None) -> list[dict[str, Any]]:
+        """Every session of a key's tenant (default tenant), newest first."""
+        self._advance()
+        state = self._tenant_state(api_key)
+        return [self.session(ident) for _, ident in reversed(state.session_keys)]
+
+    def transcript(self, session_id: str) -> list[dict[str, Any]] | None:
+        """The transcript a completed session serves (``None`` before completion)."""
+        return self._record(session_id).transcript
+
+    def peak_concurrency(self, api_key: str | None = None) -> int:
+        """The most simultaneous ``active`` sessions seen for a key's tenant."""
+        self._advance()
+        state = self._tenant_state(api_key)
+        return max(self._ctx.simulator.peak_live.get(state, 0), state.live)
+
+    # -- lifecycle control ------------------------------------------------------------
+
+    def start_session(self, session_id: str) -> None:
+        """``initiated`` → ``active`` now. Raises ``ValueError`` if the link expired."""
+        rec = self._record(session_id)
+        now_ms = self._ctx.now_ms()
+        if now_ms >= rec.link_expires_ms():
+            raise ValueError(f"the candidate link of {session_id} has expired")
+        self._ctx.store.start(rec, now_ms)
+        self._ctx.simulator.on_started(rec, self._ctx.now())
+
+    def complete_session(
+        self,
+        session_id: str,
+        *,
+        duration_sec: int = 600,
+        rating: int | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """→ ``completed`` now: artefacts, ``credit_charged`` = ceil(duration/60) × rate,
+        and feedback when ``rating`` is given (flagged when ≤ 2)."""
+        rec = self._record(session_id)
+        was_live = rec.status == "active"
+        now = self._ctx.now()
+        self._ctx.store.complete(rec, int(now * 1000), duration_sec, rating, comment)
+        if was_live:
+            self._ctx.simulator.slot_freed(rec.tenant, now)
+
+    def fail_session(self, session_id: str) -> None:
+        """→ ``failed`` now (never charged)."""
+        rec = self._record(session_id)
+        was_live = rec.status == "active"
+        now = self._ctx.now()
+        self._ctx.store.fail(rec, int(now * 1000))
+        if was_live:
+            self._ctx.simulator.slot_freed(rec.tenant, now)
+
+    # -- observation ------------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        """Fault injection: ``emu.faults.add(kind, ...)``, ``clear()``, ``injected``."""
+        return self._ctx.faults
+
+    @property
+    def links(self) -> dict[str, str]:
+        """Session id → the candidate link minted for it."""
+        return self._ctx.links
+
+    @property
+    def delivered_session_ids(self) -> set[str]:
+        """Sessions whose 201 create answer was fully written to the client."""
+        return self._ctx.delivered
+
+    @property
+    def undelivered_session_ids(self) -> set[str]:
+        """Sessions created whose answer was lost (``lost_response``, ``truncated``)."""
+        return self._ctx.undelivered
+
+    @property
+    def request_counts(self) -> Counter[str]:
+        """Requests received per ``"METHOD /template"``, faulted and 429ed ones included."""
+        return self._ctx.request_counts
+
+    @property
+    def total_requests(self) -> int:
+        """All requests received."""
+        return self._ctx.request_counts.total()
+
+    def reset_counts(self) -> None:
+        """Zero :attr:`request_counts`."""
+        self._ctx.request_counts.clear()
+
+    def __repr__(self) -> str:
+        return f"Emulator(base_url={self.base_url!r})"
