@@ -1,9 +1,11 @@
 """Emulator time: wall-clock seconds derived from the running loop's clock.
 
 Everything stateful in the emulator (timestamps, rate-limit windows, the candidate
-simulator, link expiry) reads :meth:`EmulatorClock.now`, which is the wall time captured at
-start plus the loop time elapsed since. Under :class:`~.virtual_time.VirtualTimeEventLoop`
-the whole emulator therefore lives in virtual time.
+simulator, link expiry) reads :meth:`EmulatorClock.now`: ``time.time()`` shifted by how far
+the loop's clock has run ahead of the real monotonic clock. On a normal loop that is plain
+wall time; under :class:`~.virtual_time.VirtualTimeEventLoop` it is wall time plus the
+virtual offset, the same for every emulator and every SDK client in that loop (the SDK's
+own clock uses the same formula), whenever each was created.
 """
 
 from __future__ import annotations
@@ -23,12 +25,10 @@ class EmulatorClock:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._base_loop = loop.time()
-        self._base_wall = time.time()
 
     def now(self) -> float:
         """The emulator's current wall time, in seconds since the epoch."""
-        return self._base_wall + (self._loop.time() - self._base_loop)
+        return time.time() + (self._loop.time() - time.monotonic())
 
     def now_ms(self) -> int:
         """The emulator's current wall time, in whole milliseconds since the epoch."""

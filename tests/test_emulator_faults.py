@@ -1,0 +1,227 @@
+"""Each fault kind, the per-key rate limit, and fault targeting/counting."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from test_emulator_support import Api, assert_envelope
+
+from zenhire_async.testing import Emulator, virtual_time_loop_factory
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> tuple[str, dict[str, Any]]:
+    """Virtual time: ``slow`` faults and rate-limit windows pass instantly."""
+    return ("asyncio", {"loop_factory": virtual_time_loop_factory})
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def api(emu: Emulator) -> AsyncIterator[Api]:
+    # a fresh connection per request: a dropped connection is never silently reused
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        yield Api(emu, http)
+
+
+async def _session(api: Api) -> str:
+    pid = api.emu.create_persona()
+    return api.emu.create_session(pid)
+
+
+async def test_500(api: Api) -> None:
+    api.emu.faults.add("500", count=1)
+    assert_envelope(await api.call("GET", "/sessions"), 500, "INTERNAL_ERROR")
+    assert (await api.call("GET", "/sessions")).status == 200
+    assert api.emu.faults.injected["500"] == 1
+
+
+async def test_502_html(api: Api) -> None:
+    api.emu.faults.add("502_html", count=1)
+    reply = await api.call("GET", "/sessions")
+    assert reply.status == 502
+    assert reply.headers["Content-Type"].startswith("text/html")
+    assert b"502 Bad Gateway" in reply.raw
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [("503", 503, "SERVICE_UNAVAILABLE"), ("429", 429, "RATE_LIMIT_EXCEEDED")],
+)
+async def test_retry_after_faults(api: Api, kind: Any, status: int, code: str) -> None:
+    api.emu.faults.add(kind, count=1, retry_after=7)
+    err = assert_envelope(await api.call("GET", "/sessions"), status, code)
+    assert err["retryAfterSeconds"] == 7
+    reply = await api.call("GET", "/sessions")
+    assert reply.status == 200
+
+
+async def test_retry_after_header(api: Api) -> None:
+    api.emu.faults.add("503", count=1, retry_after=2.5)
+    reply = await api.call("GET", "/sessions")
+    assert reply.headers["Retry-After"] == "3"
+    assert reply.error["retryAfterSeconds"] == 2.5
+
+
+async def test_empty(api: Api) -> None:
+    api.emu.faults.add("empty", count=1)
+    reply = await api.call("GET", "/sessions")
+    assert reply.status >= 500
+    assert reply.raw == b""
+
+
+async def test_reset(api: Api) -> None:
+    # aiohttp itself resends an idempotent request once after a disconnect: reset twice
+    api.emu.faults.add("reset", count=2)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await api.call("GET", "/sessions")
+    assert (await api.call("GET", "/sessions")).status == 200
+    assert api.emu.request_counts["GET /sessions"] == 3
+    assert api.emu.faults.injected["reset"] == 2
+
+
+async def test_reset_on_create_creates_nothing(api: Api) -> None:
+    pid = api.emu.create_persona()
+    api.emu.faults.add("reset", count=1, method="POST")
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await api.call("POST", f"/personas/{pid}/sessions", json={"consent_mode": "explicit"})
+    assert api.emu.sessions_of() == []
+
+
+async def test_slow(api: Api) -> None:
+    api.emu.faults.add("slow", count=1, delay=42.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert (await api.call("GET", "/sessions")).status == 200
+    assert loop.time() - started >= 42.0
+
+
+async def test_slow_trips_a_client_timeout(api: Api) -> None:
+    api.emu.faults.add("slow", count=1, delay=60.0)
+    timeout = aiohttp.ClientTimeout(total=10)
+    url = api.emu.base_url + "/api/v1/interview/sessions"
+    with pytest.raises(asyncio.TimeoutError):
+        async with api.http.get(url, headers={"X-API-Key": api.emu.api_key}, timeout=timeout):
+            pass
+
+
+async def test_truncated_json(api: Api) -> None:
+    sid = await _session(api)
+    api.emu.faults.add("truncated", count=1, route="GET /sessions/{id}")
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await api.call("GET", f"/sessions/{sid}")
+    assert (await api.call("GET", f"/sessions/{sid}")).status == 200
+
+
+async def test_truncated_recording(api: Api) -> None:
+    sid = await _session(api)
+    api.emu.complete_session(sid)
+    api.emu.faults.add("truncated", count=1, route="/sessions/{id}/recording")
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await api.call("GET", f"/sessions/{sid}/recording")
+    assert len((await api.call("GET", f"/sessions/{sid}/recording")).raw) == 32_044
+
+
+async def test_lost_response_creates_the_session(api: Api) -> None:
+    pid = api.emu.create_persona()
+    api.emu.faults.add("lost_response", count=1)
+    path = f"/personas/{pid}/sessions"
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await api.call("POST", path, json={"consent_mode": "explicit"})
+    created = (await api.call("POST", path, json={"consent_mode": "explicit"})).json
+    emu = api.emu
+    assert len(emu.sessions_of()) == 2
+    (lost,) = emu.undelivered_session_ids
+    assert emu.delivered_session_ids == {created["id"]}
+    assert lost != created["id"]
+    assert emu.session(lost)["status"] == "initiated"
+    assert lost in emu.links
+
+
+async def test_lost_response_only_hits_posts(api: Api) -> None:
+    api.emu.faults.add("lost_response")
+    assert (await api.call("GET", "/sessions")).status == 200
+    assert api.emu.faults.injected["lost_response"] == 0
+
+
+async def test_stale_read(api: Api) -> None:
+    sid = await _session(api)
+    api.emu.start_session(sid)
+    api.emu.faults.add("stale_read", count=2)
+    assert (await api.call("GET", f"/sessions/{sid}")).json["status"] == "initiated"
+    row = (await api.call("GET", "/sessions")).json["data"][0]
+    assert row["status"] == "initiated"
+    assert row["started_at"] is None
+    assert (await api.call("GET", f"/sessions/{sid}")).json["status"] == "active"
+    api.emu.complete_session(sid)
+    api.emu.faults.add("stale_read", count=1)
+    stale = (await api.call("GET", f"/sessions/{sid}")).json
+    assert stale["status"] == "active"
+    assert stale["feedback"] is None
+
+
+async def test_redirect(api: Api) -> None:
+    emu = api.emu
+    emu.faults.add("redirect", count=1, location="http://elsewhere.invalid")
+    reply = await api.call("GET", "/sessions", params={"limit": "5"})
+    assert reply.status == 307
+    assert reply.headers["Location"] == "http://elsewhere.invalid/api/v1/interview/sessions?limit=5"
+    emu.faults.add("redirect", count=1)  # default: back to the emulator itself
+    url = emu.base_url + "/api/v1/interview/sessions"
+    async with api.http.get(url, headers={"X-API-Key": emu.api_key}) as resp:
+        assert resp.status == 200
+        assert len(resp.history) == 1
+    assert emu.request_counts["GET /sessions"] == 3
+
+
+async def test_targeting_and_rates(api: Api) -> None:
+    emu = api.emu
+    sid = await _session(api)
+    emu.faults.add("500", route="GET /sessions/{id}", count=3)
+    assert (await api.call("GET", "/sessions")).status == 200
+    statuses = [(await api.call("GET", f"/sessions/{sid}")).status for _ in range(4)]
+    assert statuses == [500, 500, 500, 200]
+    emu.faults.add("500", method="POST")
+    assert (await api.call("GET", "/sessions")).status == 200
+    emu.faults.clear()
+    emu.faults.add("500", rate=0.5)
+    results = [(await api.call("GET", "/sessions")).status for _ in range(200)]
+    assert 50 < results.count(500) < 150
+    assert emu.faults.injected["500"] == 3 + results.count(500)
+    with pytest.raises(ValueError, match="unknown fault"):
+        emu.faults.add("teapot")  # type: ignore[arg-type]
+
+
+async def test_rate_limit() -> None:
+    async with Emulator(rate_limit_per_minute=5) as emu, aiohttp.ClientSession() as http:
+        api = Api(emu, http)
+        loop = asyncio.get_running_loop()
+        for _ in range(5):
+            assert (await api.call("GET", "/sessions")).status == 200
+            await asyncio.sleep(2)
+        reply = await api.call("GET", "/sessions")
+        err = assert_envelope(reply, 429, "RATE_LIMIT_EXCEEDED")
+        retry = int(reply.headers["Retry-After"])
+        assert 1 <= retry <= 60
+        assert err["retryAfterSeconds"] == retry
+        # a second key has its own budget
+        other = emu.add_key()
+        assert (await api.call("GET", "/sessions", key=other)).status == 200
+        # rejected requests do not extend the wait
+        assert (await api.call("GET", "/sessions")).status == 429
+        before = loop.time()
+        await asyncio.sleep(retry)
+        assert loop.time() - before >= retry
+        assert (await api.call("GET", "/sessions")).status == 200
+        assert emu.request_counts["GET /sessions"] == 9
