@@ -195,7 +195,9 @@ ROWS = [dict(SUMMARY, id=f"s{i}") for i in range(3)]
         ),
     ],
 )
-def test_every_list_envelope_form(envelope: dict[str, object], expected: tuple[object, ...]) -> None:
+def test_every_list_envelope_form(
+    envelope: dict[str, object], expected: tuple[object, ...]
+) -> None:
     result = proto.decode_page(proto.SESSION_PAGE, enc(envelope), "list")
     page = result.page
     assert [row.id for row in page.data] == ["s0", "s1", "s2"]

@@ -1,0 +1,89 @@
+"""Recordings: streamed chunks, atomic downloads, bounded memory, no half files."""
+
+from __future__ import annotations
+
+import os
+import stat
+import wave
+from pathlib import Path
+
+import anyio
+import pytest
+
+from zenhire_async import APIConnectionError, ArtifactNotReadyError, ZenHireClient
+from zenhire_async.testing import Emulator
+
+pytestmark = [pytest.mark.anyio, pytest.mark.real_time]
+
+
+async def _completed(zh: ZenHireClient, emu: Emulator) -> str:
+    persona = await zh.personas.create("Engineer", "en")
+    invite = await zh.sessions.create(persona.id, consent_mode="explicit")
+    emu.start_session(invite.id)
+    emu.complete_session(invite.id, duration_sec=90)
+    return invite.id
+
+
+async def test_stream_in_chunks(zh: ZenHireClient, emu: Emulator) -> None:
+    session_id = await _completed(zh, emu)
+    sizes: list[int] = []
+    async with zh.sessions.stream_recording(session_id, chunk_size=4096) as chunks:
+        async for chunk in chunks:
+            sizes.append(len(chunk))
+    assert sum(sizes) == emu.recording_bytes
+    assert max(sizes) <= 4096 and len(sizes) > 1
+
+
+async def test_download_is_a_valid_wav_with_mode_0600(
+    zh: ZenHireClient, emu: Emulator, tmp_path: Path
+) -> None:
+    session_id = await _completed(zh, emu)
+    target = tmp_path / "interview.wav"
+    nbytes = await zh.sessions.download_recording(session_id, target)
+    assert nbytes == target.stat().st_size == emu.recording_bytes
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    with wave.open(str(target)) as wav:
+        assert wav.getnframes() > 0
+    assert os.listdir(tmp_path) == ["interview.wav"]
+
+
+async def test_not_ready_leaves_no_file(zh: ZenHireClient, tmp_path: Path) -> None:
+    persona = await zh.personas.create("Engineer", "en")
+    invite = await zh.sessions.create(persona.id, consent_mode="explicit")
+    with pytest.raises(ArtifactNotReadyError):
+        await zh.sessions.download_recording(invite.id, tmp_path / "x.wav")
+    assert os.listdir(tmp_path) == []
+
+
+async def test_truncated_download_leaves_the_old_file_untouched(
+    zh: ZenHireClient, emu: Emulator, tmp_path: Path
+) -> None:
+    session_id = await _completed(zh, emu)
+    target = tmp_path / "interview.wav"
+    target.write_bytes(b"previous")
+    emu.faults.add("truncated", rate=1.0, route="GET /sessions/{id}/recording")
+    with pytest.raises(APIConnectionError):
+        await zh.sessions.download_recording(session_id, target)
+    assert target.read_bytes() == b"previous"
+    assert os.listdir(tmp_path) == ["interview.wav"]
+
+
+async def test_cancelled_download_leaves_no_partial_file(
+    tmp_path: Path,
+) -> None:
+    async with (
+        Emulator(recording_bytes=40_000_000) as emu,
+        ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh,
+    ):
+        session_id = await _completed(zh, emu)
+        with anyio.move_on_after(0.05):
+            await zh.sessions.download_recording(session_id, tmp_path / "big.wav")
+    assert os.listdir(tmp_path) == []
+
+
+async def test_download_into_a_directory_is_refused(
+    zh: ZenHireClient, emu: Emulator, tmp_path: Path
+) -> None:
+    session_id = await _completed(zh, emu)
+    with pytest.raises(IsADirectoryError):
+        await zh.sessions.download_recording(session_id, tmp_path)

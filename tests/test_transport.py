@@ -1,0 +1,215 @@
+"""The request path: retries, POST safety, pacing, redirects, headers and redaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import pytest
+from aiohttp import web
+
+from zenhire_async import (
+    APIConnectionError,
+    APIError,
+    ServerError,
+    ZenHireClient,
+    __version__,
+)
+from zenhire_async.testing import Emulator
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize("kind", ["500", "502_html", "503", "429", "reset", "truncated", "empty"])
+async def test_gets_survive_transient_faults(zh: ZenHireClient, emu: Emulator, kind: str) -> None:
+    persona = await zh.personas.create("Engineer", "en")
+    emu.faults.add(kind, count=2, route="GET /personas/{id}")
+    detail = await zh.personas.get(persona.id)
+    assert detail.id == persona.id
+    assert emu.faults.injected[kind] == 2
+    assert emu.request_counts["GET /personas/{id}"] == 3
+
+
+async def test_slow_answer_times_out_then_retries(emu: Emulator) -> None:
+    async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url, timeout=1.0) as zh:
+        emu.faults.add("slow", count=1, delay=5.0)
+        assert (await zh.personas.list()).data == []
+    assert emu.request_counts["GET /personas"] == 2
+
+
+@pytest.mark.parametrize("kind", ["500", "502_html", "reset", "lost_response"])
+async def test_posts_are_not_retried_after_an_ambiguous_failure(
+    zh: ZenHireClient, emu: Emulator, kind: str
+) -> None:
+    persona = await zh.personas.create("Engineer", "en")
+    emu.faults.add(kind, count=1, route="POST /personas/{id}/sessions")
+    with pytest.raises((ServerError, APIConnectionError)):
+        await zh.sessions.create(persona.id, consent_mode="explicit")
+    assert emu.request_counts["POST /personas/{id}/sessions"] == 1
+
+
+@pytest.mark.parametrize("kind", ["429", "503"])
+async def test_posts_are_retried_when_the_server_refused_them(
+    zh: ZenHireClient, emu: Emulator, kind: str
+) -> None:
+    persona = await zh.personas.create("Engineer", "en")
+    emu.faults.add(kind, count=1, route="POST /personas/{id}/sessions", retry_after=3)
+    started = anyio.current_time()
+    invite = await zh.sessions.create(persona.id, consent_mode="explicit")
+    assert anyio.current_time() - started >= 3  # Retry-After honoured
+    assert emu.request_counts["POST /personas/{id}/sessions"] == 2
+    assert invite.id in emu.delivered_session_ids
+    assert len(emu.sessions_of()) == 1
+
+
+async def test_a_429_pauses_the_whole_client(zh: ZenHireClient, emu: Emulator) -> None:
+    emu.faults.add("429", count=1, retry_after=10, route="GET /personas")
+    finished: dict[str, float] = {}
+    started = anyio.current_time()
+
+    async def limited() -> None:
+        await zh.personas.list()
+        finished["limited"] = anyio.current_time() - started
+
+    async def bystander() -> None:
+        await anyio.sleep(0.5)  # starts after the 429 arrived
+        await zh.health()
+        finished["bystander"] = anyio.current_time() - started
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(limited)
+        tg.start_soon(bystander)
+    assert finished["limited"] >= 10
+    assert finished["bystander"] >= 10  # held by the same pause, though it never saw a 429
+
+
+async def test_pacing_spreads_a_burst_at_the_configured_rate(emu: Emulator) -> None:
+    async with ZenHireClient(
+        api_key=emu.api_key, base_url=emu.base_url, rate_limit_per_minute=120
+    ) as zh:
+        started = anyio.current_time()
+        async with anyio.create_task_group() as tg:
+            for _ in range(61):
+                tg.start_soon(zh.health)
+        elapsed = anyio.current_time() - started
+    # burst 1, then 119/min: 60 more requests need about 30 s.
+    assert 29 <= elapsed <= 35
+
+
+async def test_pacing_avoids_429s_against_a_server_with_the_same_limit() -> None:
+    async with (
+        Emulator(rate_limit_per_minute=60) as emu,
+        ZenHireClient(api_key=emu.api_key, base_url=emu.base_url, rate_limit_per_minute=60) as zh,
+    ):
+        async with anyio.create_task_group() as tg:
+            for _ in range(150):
+                tg.start_soon(zh.personas.list)
+        assert emu.faults.injected["429"] == 0
+        assert emu.request_counts["GET /personas"] == 150
+
+
+async def test_user_agent_and_key_header(emu: Emulator) -> None:
+    seen: list[dict[str, str]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.json_response({"status": "ok"})
+
+    async with _server({"/api/v1/health": handler, "/api/v1/credits": handler}) as url:
+        async with ZenHireClient(api_key="zh_api_secret_abc123", base_url=url) as zh:
+            await zh.health()
+            await zh.credits()
+    assert seen[0]["User-Agent"].startswith(f"zenhire-async/{__version__}")
+    assert "X-API-Key" not in seen[0]  # health needs no key
+    assert seen[1]["X-API-Key"] == "zh_api_secret_abc123"
+
+
+@asynccontextmanager
+async def _server(routes: dict[str, object]) -> AsyncIterator[str]:
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_route("*", path, handler)  # type: ignore[arg-type]
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_key_is_never_sent_across_origins_on_redirect() -> None:
+    leaked: list[str | None] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        leaked.append(request.headers.get("X-API-Key"))
+        return web.json_response({"data": []})
+
+    async with _server({"/{tail:.*}": elsewhere}) as other:
+
+        async def redirect(request: web.Request) -> web.Response:
+            raise web.HTTPTemporaryRedirect(f"{other}/api/v1/interview/personas")
+
+        async with _server({"/api/v1/interview/personas": redirect}) as url:
+            async with ZenHireClient(api_key="zh_api_secret_abc123", base_url=url) as zh:
+                with pytest.raises(APIError, match="another origin") as info:
+                    await zh.personas.list()
+    assert info.value.status == 307
+    assert leaked == []  # not even followed without the key
+
+
+async def test_same_origin_redirects_are_followed_with_the_key() -> None:
+    keys: list[str | None] = []
+
+    async def target(request: web.Request) -> web.Response:
+        keys.append(request.headers.get("X-API-Key"))
+        return web.json_response({"data": [], "has_more": False})
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/api/v1/interview/personas-v2")
+
+    routes = {"/api/v1/interview/personas": redirect, "/api/v1/interview/personas-v2": target}
+    async with _server(routes) as url:
+        async with ZenHireClient(api_key="zh_api_secret_abc123", base_url=url) as zh:
+            assert (await zh.personas.list()).data == []
+    assert keys == ["zh_api_secret_abc123"]
+
+
+async def test_aiohttp_itself_would_leak_the_key(emu: Emulator) -> None:
+    """Why we follow redirects by hand: aiohttp forwards custom headers across origins."""
+    import aiohttp
+
+    leaked: list[str | None] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        leaked.append(request.headers.get("X-API-Key"))
+        return web.Response(text="ok")
+
+    async with _server({"/{tail:.*}": elsewhere}) as other:
+
+        async def redirect(request: web.Request) -> web.Response:
+            raise web.HTTPFound(f"{other}/x")
+
+        async with _server({"/r": redirect}) as url, aiohttp.ClientSession() as s:
+            async with s.get(f"{url}/r", headers={"X-API-Key": "zh_api_leak"}) as resp:
+                await resp.read()
+    assert leaked == ["zh_api_leak"]
+
+
+async def test_debug_logs_carry_no_secrets(
+    zh: ZenHireClient, emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    persona = await zh.personas.create("Engineer", "en")
+    invite = await zh.sessions.create(persona.id, consent_mode="explicit")
+    emu.faults.add("500", count=1)
+    await zh.sessions.get(invite.id)
+    token = invite.candidate_link.split("#t=", 1)[1]
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "POST /api/v1/interview/personas" in text and "request_id=req_" in text
+    assert "retrying" in text
+    assert emu.api_key not in text and token not in text

@@ -1,0 +1,88 @@
+"""``zenhire demo``: the whole interview flow against the embedded emulator.
+
+Create a persona, invite a few candidates, let simulated candidates interview, await every
+session, print a results table, and save one transcript and one recording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import msgspec
+
+from .. import SessionDetail, ZenHireClient
+from .._redact import redact_link
+from ..testing import Emulator, Simulation
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+
+
+async def run_demo(candidates: int, out: str, seed: int) -> int:
+    """Run the demo; returns 0 when every session reached a terminal status."""
+    simulation = Simulation(open_delay=(0.5, 2.0), duration=(1.0, 4.0), fail_probability=0.2)
+    out_dir = Path(out)
+    async with Emulator(simulation=simulation, seed=seed, recording_bytes=160_044) as emu:
+        print(f"Embedded emulator at {emu.base_url}\n")
+        async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh:
+            persona = await zh.personas.create("Senior Backend Engineer", "en")
+            print(f"Persona {persona.id}  ({persona.role_name}, {persona.language})")
+            invites = {}
+            for n in range(1, candidates + 1):
+                ref = f"ats-{n:03d}"
+                invite = await zh.sessions.create(
+                    persona.id, consent_mode="explicit", candidate_ref=ref, tags=["demo"]
+                )
+                invites[ref] = invite
+                print(f"  invited {ref}: {redact_link(invite.candidate_link)}")
+            print("\nWaiting for the candidates to interview…")
+
+            results: dict[str, SessionDetail] = {}
+
+            async def wait(ref: str, session_id: str) -> None:
+                def show(s: SessionDetail) -> None:
+                    print(f"  {ref}: {s.status}")
+
+                results[ref] = await zh.sessions.await_completion(
+                    session_id, timeout=120, on_status=show
+                )
+
+            async with anyio.create_task_group() as tg:
+                for ref, invite in invites.items():
+                    tg.start_soon(wait, ref, invite.id)
+
+            headers = ["candidate", "status", "duration", "credits", "rating"]
+            rows = [
+                [
+                    ref,
+                    s.status,
+                    f"{s.duration_sec}s" if s.duration_sec is not None else "-",
+                    str(s.credit_charged) if s.credit_charged is not None else "-",
+                    str(s.feedback.rating) if s.feedback else "-",
+                ]
+                for ref, s in sorted(results.items())
+            ]
+            widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+            print("\n" + _row(headers, widths))
+            print(_row(["-" * w for w in widths], widths))
+            for row in rows:
+                print(_row(row, widths))
+
+            completed = [s for s in results.values() if s.status == "completed"]
+            if completed:
+                first = completed[0]
+                await anyio.Path(out_dir).mkdir(parents=True, exist_ok=True)
+                transcript = await zh.sessions.transcript(first.id)
+                await anyio.Path(out_dir / f"{first.id}.transcript.json").write_bytes(
+                    msgspec.json.format(msgspec.json.encode(transcript.raw))
+                )
+                wav = out_dir / f"{first.id}.wav"
+                nbytes = await zh.sessions.download_recording(first.id, wav)
+                print(
+                    f"\nSaved {len(transcript.turns)} transcript turns and a {nbytes}-byte "
+                    f"recording of {first.candidate_ref} to {out_dir}/"
+                )
+            print(f"\n{len(completed)} completed, {len(results) - len(completed)} failed.")
+    return 0
