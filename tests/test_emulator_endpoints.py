@@ -266,3 +266,20 @@ async def test_direct_seeding_and_sessions_of(emu: Emulator) -> None:
     assert [r["id"] for r in rows] == [second, first]
     assert rows[0]["role_name"] == "Ops"
     assert emu.clock_now().tzinfo is not None
+
+
+async def test_session_copy_is_detached(emu: Emulator) -> None:
+    sid = emu.create_session(emu.create_persona(), tags=["a"])
+    emu.complete_session(sid, rating=5)
+    copy = emu.session(sid)
+    copy["tags"].append("b")
+    copy["feedback"]["rating"] = 1
+    fresh = emu.session(sid)
+    assert fresh["tags"] == ["a"]
+    assert fresh["feedback"]["rating"] == 5
+    assert fresh["feedback"]["flagged"] is False
+
+
+async def test_plugin_fixture(zenhire_emulator: Emulator) -> None:
+    assert zenhire_emulator.base_url.startswith("http://127.0.0.1:")
+    assert zenhire_emulator.api_key.startswith("zh_api_")

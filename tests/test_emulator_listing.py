@@ -132,7 +132,8 @@ async def test_filters(emu: Emulator, api: Api) -> None:
     p1 = emu.create_persona("A")
     p2 = emu.create_persona("B")
     a = emu.create_session(p1, candidate_ref="ref-a", tags=["q3", "eu"], metadata={"req": 7})
-    b = emu.create_session(p1, tags=["q3"], metadata={"req": "7", "vip": True, "score": 1.5})
+    meta_b = {"req": "7", "vip": True, "score": 1.5, "whole": 2.0}
+    b = emu.create_session(p1, tags=["q3"], metadata=meta_b)
     c = emu.create_session(p2, metadata={"req": 8, "vip": False})
     emu.start_session(b)
     assert await _ids(api, status="active") == [b]
@@ -150,6 +151,8 @@ async def test_filters(emu: Emulator, api: Api) -> None:
     assert await _ids(api, **{"metadata[vip]": "true"}) == [b]
     assert await _ids(api, **{"metadata[vip]": "false"}) == [c]
     assert await _ids(api, **{"metadata[score]": "1.5"}) == [b]
+    assert await _ids(api, **{"metadata[whole]": "2"}) == [b]
+    assert await _ids(api, **{"metadata[missing]": "2"}) == []
     multi = await api.call(
         "GET", "/sessions", params=[("metadata[req]", "7"), ("metadata[vip]", "true")]
     )

@@ -166,10 +166,18 @@ def _paginate(keys: list[Key], page: PageRequest) -> tuple[list[Key], int, bool,
     return chosen, offset, has_more, _encode_cursor(chosen[-1]) if has_more else None
 
 
-def _metadata_text(value: Any) -> str:
+def _metadata_matches(value: Any, wanted: str) -> bool:
+    """Compare a stored metadata value with a query string by its JSON text.
+
+    Strings compare as is, booleans as ``true``/``false``, numbers as JSON renders them;
+    an integral float also matches its integer form (``1.0`` matches ``1``), as a
+    JavaScript server would render it.
+    """
     if isinstance(value, str):
-        return value
-    return json.dumps(value)
+        return value == wanted
+    if isinstance(value, float) and value.is_integer() and wanted == str(int(value)):
+        return True
+    return json.dumps(value) == wanted
 
 
 class Store:
@@ -354,7 +362,7 @@ class Store:
             return False
         meta = doc["metadata"] or {}
         for name, wanted in flt.metadata:
-            if name not in meta or _metadata_text(meta[name]) != wanted:
+            if name not in meta or not _metadata_matches(meta[name], wanted):
                 return False
         after, before = flt.created_after_us, flt.created_before_us
         if after is not None and created_ms * 1000 < after:

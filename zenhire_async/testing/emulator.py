@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import secrets
 from collections import Counter
 from dataclasses import dataclass
@@ -123,6 +124,16 @@ class Emulator:
     def base_url(self) -> str:
         """The platform root, ``http://127.0.0.1:PORT`` (set once started)."""
         return self._ctx.base_url
+
+    @property
+    def recording_bytes(self) -> int:
+        """The size of every completed session's WAV recording (header included)."""
+        return self._ctx.recording_bytes
+
+    @property
+    def envelope(self) -> Envelope:
+        """The list envelope this emulator answers with."""
+        return self._ctx.envelope
 
     @property
     def api_key(self) -> str:
@@ -249,7 +260,7 @@ class Emulator:
         ``role_name``/``language`` filled as on list rows."""
         rec = self._record(session_id)
         store = self._ctx.store
-        return {**store.detail(rec), **store.summary(rec)}
+        return copy.deepcopy({**store.detail(rec), **store.summary(rec)})
 
     def sessions_of(self, api_key: str | None = None) -> list[dict[str, Any]]:
         """Every session of a key's tenant (default tenant), newest first."""
