@@ -13,7 +13,7 @@ import pytest
 from zenhire_async import APIConnectionError, ArtifactNotReadyError, ZenHireClient
 from zenhire_async.testing import Emulator
 
-pytestmark = [pytest.mark.anyio, pytest.mark.real_time]
+pytestmark = pytest.mark.anyio
 
 
 async def _completed(zh: ZenHireClient, emu: Emulator) -> str:

@@ -34,8 +34,11 @@ from .models import DEFAULT_LINK_LIFETIME, SessionDetail, SessionStatus, Session
 
 __all__ = ["OnStatus", "PollCadence", "await_completion", "link_expiry"]
 
-OnStatus = Callable[[SessionDetail], Awaitable[None] | None]
-"""Called with the session on every status change (the first observation included)."""
+OnStatus = Callable[[SessionSummary], Awaitable[None] | None]
+"""Called with the session on every status change (the first observation included).
+
+It receives a :class:`SessionSummary` (a :class:`SessionDetail` is one too): waits that
+share a batched watcher learn of changes from list rows."""
 
 TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
 

@@ -41,9 +41,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
+            from ..testing import virtual_time_loop_factory
             from ._demo import run_demo
 
-            return anyio.run(run_demo, args.candidates, args.out, args.seed)
+            return anyio.run(
+                run_demo,
+                args.candidates,
+                args.out,
+                args.seed,
+                backend_options={"loop_factory": virtual_time_loop_factory},
+            )
         from ._emulator import serve
 
         return anyio.run(serve, args.host, args.port, args.simulate)
