@@ -184,3 +184,69 @@ async def test_persona_listing_paging(emu: Emulator, api: Api) -> None:
     assert [row["id"] for row in body["data"]] == [made[0]]
     assert body["has_more"] is False
     assert body["total"] == 5
+
+
+async def test_indexed_filters_agree_with_brute_force(emu: Emulator, api: Api) -> None:
+    import json
+    import random
+
+    rng = random.Random(5)
+    personas = [emu.create_persona(f"P{i}") for i in range(3)]
+    for i in range(300):
+        tags = rng.sample(["a", "b", "c", "d"], rng.randint(0, 3)) or None
+        meta = {"n": rng.randint(0, 3), "flag": rng.random() < 0.5} if i % 3 else None
+        sid = emu.create_session(
+            rng.choice(personas), candidate_ref=f"r{i % 7}", tags=tags, metadata=meta
+        )
+        roll = rng.random()
+        if roll < 0.3:
+            emu.start_session(sid)
+        elif roll < 0.5:
+            emu.complete_session(sid)
+        if i % 25 == 0:
+            await asyncio.sleep(1)
+    rows = emu.sessions_of()
+    stamps = sorted({r["created_at"] for r in rows})
+
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else json.dumps(value)
+
+    for _ in range(150):
+        params: list[tuple[str, str]] = []
+        if rng.random() < 0.4:
+            params.append(("status", rng.choice(["initiated", "active", "completed"])))
+        if rng.random() < 0.3:
+            params.append(("persona_id", rng.choice(personas)))
+        if rng.random() < 0.3:
+            params.append(("candidate_ref", f"r{rng.randint(0, 7)}"))
+        params += [("tag", t) for t in rng.sample(["a", "b", "c", "d"], rng.randint(0, 2))]
+        if rng.random() < 0.4:
+            params.append(("metadata[n]", str(rng.randint(0, 3))))
+        if rng.random() < 0.3:
+            params.append(("metadata[flag]", rng.choice(["true", "false"])))
+        if rng.random() < 0.3:
+            params.append(("created_after", rng.choice(stamps)))
+        if rng.random() < 0.3:
+            params.append(("created_before", rng.choice(stamps)))
+
+        def keep(row: dict[str, Any], params: list[tuple[str, str]] = params) -> bool:
+            for name, value in params:
+                if name == "tag" and value not in (row["tags"] or []):
+                    return False
+                if name.startswith("metadata["):
+                    meta = row["metadata"] or {}
+                    key = name[9:-1]
+                    if key not in meta or text(meta[key]) != value:
+                        return False
+                if name == "created_after" and row["created_at"] < value:
+                    return False
+                if name == "created_before" and row["created_at"] >= value:
+                    return False
+                if name in ("status", "persona_id", "candidate_ref") and row[name] != value:
+                    return False
+            return True
+
+        expected = [r["id"] for r in rows if keep(r)]
+        body = (await api.call("GET", "/sessions", params=[*params, ("limit", "100")])).json
+        assert body["total"] == len(expected), params
+        assert [r["id"] for r in body["data"]] == expected[:100], params

@@ -18,7 +18,8 @@ from aiohttp import web
 
 from ._context import CREATED, CTX, STALE, TENANT, TRUNCATE, Context
 from ._gate import ApiError
-from ._state import LINK_TTL_SECONDS, PageResult, PersonaRecord, SessionRecord
+from ._query import PageResult, list_personas, list_sessions
+from ._state import LINK_TTL_SECONDS, PersonaRecord, SessionRecord
 from ._validation import (
     parse_page_query,
     parse_session_query,
@@ -104,10 +105,11 @@ async def create_persona(request: web.Request) -> web.Response:
     return web.json_response(rec.created(), status=201)
 
 
-async def list_personas(request: web.Request) -> web.Response:
+async def get_personas(request: web.Request) -> web.Response:
     """``GET /personas``."""
     ctx = _ctx(request)
-    page = ctx.store.list_personas(request[TENANT], parse_page_query(list(request.query.items())))
+    query = parse_page_query(list(request.query.items()))
+    page = list_personas(ctx.store, request[TENANT], query)
     return web.json_response(_envelope(ctx, page))
 
 
@@ -139,12 +141,12 @@ async def create_session(request: web.Request) -> web.Response:
     return web.json_response(body, status=201)
 
 
-async def list_sessions(request: web.Request) -> web.Response:
+async def get_sessions(request: web.Request) -> web.Response:
     """``GET /sessions`` with filters, newest first."""
     ctx = _ctx(request)
     flt, page = parse_session_query(list(request.query.items()))
     stale = request.get(STALE, False)
-    result = ctx.store.list_sessions(request[TENANT], flt, page, stale=stale)
+    result = list_sessions(ctx.store, request[TENANT], flt, page, stale=stale)
     return web.json_response(_envelope(ctx, result))
 
 
@@ -186,10 +188,10 @@ ROUTES = [
     web.get("/api/v1/health", health),
     web.get("/api/v1/credits", credits),
     web.post(f"{_API}/personas", create_persona),
-    web.get(f"{_API}/personas", list_personas),
+    web.get(f"{_API}/personas", get_personas),
     web.get(f"{_API}/personas/{{id}}", get_persona),
     web.post(f"{_API}/personas/{{id}}/sessions", create_session),
-    web.get(f"{_API}/sessions", list_sessions),
+    web.get(f"{_API}/sessions", get_sessions),
     web.get(f"{_API}/sessions/{{id}}", get_session),
     web.get(f"{_API}/sessions/{{id}}/recording", get_recording),
     web.get(f"{_API}/sessions/{{id}}/transcript", get_transcript),

@@ -6,19 +6,15 @@ Each session keeps its JSON document (``doc``, every SessionSummary field except
 persona-derived ones) and, for the ``stale_read`` fault, a snapshot of the document as it
 was before its last transition (``prev_doc``). Every tenant keeps the keys
 ``(created_ms, id)`` of its sessions in an ascending sorted list, plus one such list per
-status, so that newest-first pages are slices from the end (``created_at`` desc, then
-``id`` desc for sessions created in the same millisecond) and a status-filtered poll does
-not scan the others. Cursors are the key of the last row, so a cursor walk never repeats or
-skips a row while the list grows. Nothing here reads a clock: every change is given its
-time in epoch milliseconds.
+status, and inverted indexes (persona, candidate_ref, tag, metadata value) of the fields
+that never change after creation; ``_query`` turns them into newest-first pages. Nothing
+here reads a clock: every change is given its time in epoch milliseconds.
 """
 
 from __future__ import annotations
 
-import base64
 import bisect
 import copy
-import dataclasses
 import json
 import math
 import random
@@ -27,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._clock import format_ms
-from ._validation import STATUSES, PageRequest, SessionFilter, ValidationFailed
+from ._validation import STATUSES
 
-__all__ = ["PageResult", "PersonaRecord", "SessionRecord", "Store", "TenantState"]
+__all__ = ["PersonaRecord", "SessionRecord", "Store", "TenantState", "metadata_texts"]
 
 JSON = dict[str, Any]
 Key = tuple[int, str]
@@ -118,66 +114,15 @@ class TenantState:
     by_status: dict[str, list[Key]] = field(
         default_factory=lambda: {status: [] for status in STATUSES}
     )
+    by_persona: dict[str, set[str]] = field(default_factory=dict)
+    by_ref: dict[str, set[str]] = field(default_factory=dict)
+    by_tag: dict[str, set[str]] = field(default_factory=dict)
+    by_meta: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
     @property
     def live(self) -> int:
         """How many sessions are ``active`` (live interviews)."""
         return len(self.by_status["active"])
-
-
-@dataclass(frozen=True, slots=True)
-class PageResult:
-    """One page of rows plus what the envelopes may tell about the rest."""
-
-    rows: list[JSON]
-    limit: int
-    offset: int
-    total: int
-    has_more: bool
-    next_cursor: str | None
-
-
-def _encode_cursor(key: Key) -> str:
-    raw = f"{key[0]}:{key[1]}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> Key:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        ms, _, ident = raw.partition(":")
-        return (int(ms), ident)
-    except ValueError:
-        raise ValidationFailed([{"field": "cursor", "message": "is not valid"}]) from None
-
-
-def _paginate(keys: list[Key], page: PageRequest) -> tuple[list[Key], int, bool, str | None]:
-    """Slice newest-first from ascending ``keys``: (page keys, offset, has_more, cursor)."""
-    total = len(keys)
-    if page.cursor is not None:
-        end = bisect.bisect_left(keys, _decode_cursor(page.cursor))
-        offset = total - end
-    else:
-        offset = page.offset
-        end = max(0, total - offset)
-    start = max(0, end - page.limit)
-    chosen = keys[start:end][::-1]
-    has_more = start > 0
-    return chosen, offset, has_more, _encode_cursor(chosen[-1]) if has_more else None
-
-
-def _metadata_matches(value: Any, wanted: str) -> bool:
-    """Compare a stored metadata value with a query string by its JSON text.
-
-    Strings compare as is, booleans as ``true``/``false``, numbers as JSON renders them;
-    an integral float also matches its integer form (``1.0`` matches ``1``), as a
-    JavaScript server would render it.
-    """
-    if isinstance(value, str):
-        return value == wanted
-    if isinstance(value, float) and value.is_integer() and wanted == str(int(value)):
-        return True
-    return json.dumps(value) == wanted
 
 
 class Store:
@@ -255,6 +200,14 @@ class Store:
         self.sessions[ident] = rec
         bisect.insort(tenant.session_keys, rec.key)
         bisect.insort(tenant.by_status["initiated"], rec.key)
+        tenant.by_persona.setdefault(persona.id, set()).add(ident)
+        if doc["candidate_ref"] is not None:
+            tenant.by_ref.setdefault(doc["candidate_ref"], set()).add(ident)
+        for tag in doc["tags"] or ():
+            tenant.by_tag.setdefault(tag, set()).add(ident)
+        for name, value in (doc["metadata"] or {}).items():
+            for text in metadata_texts(value):
+                tenant.by_meta.setdefault((name, text), set()).add(ident)
         return rec
 
     def _transition(self, rec: SessionRecord, status: str, **updates: Any) -> None:
@@ -319,14 +272,15 @@ class Store:
             interview_svc_session_id=f"isvc_{self.new_id().replace('-', '')[:24]}",
         )
 
-    def _view(self, rec: SessionRecord, stale: bool) -> JSON:
+    def view(self, rec: SessionRecord, stale: bool) -> JSON:
+        """The document as served: the previous one when ``stale`` and there is one."""
         return rec.prev_doc if stale and rec.prev_doc is not None else rec.doc
 
     def summary(self, rec: SessionRecord, *, stale: bool = False) -> JSON:
         """The SessionSummary (list row) of a session."""
         persona = self.personas.get(str(rec.doc["persona_id"]))
         return {
-            **self._view(rec, stale),
+            **self.view(rec, stale),
             "role_name": persona.role_name if persona else None,
             "language": persona.language if persona else None,
         }
@@ -334,7 +288,7 @@ class Store:
     def detail(self, rec: SessionRecord, *, stale: bool = False) -> JSON:
         """The SessionDetail of a session."""
         persona = self.personas.get(str(rec.doc["persona_id"]))
-        view = self._view(rec, stale)
+        view = self.view(rec, stale)
         return {
             **view,
             "role_name": None,
@@ -351,49 +305,19 @@ class Store:
             "feedback": rec.feedback if view["status"] == "completed" else None,
         }
 
-    def _matches(self, doc: JSON, flt: SessionFilter, created_ms: int) -> bool:
-        if flt.status is not None and doc["status"] != flt.status:
-            return False
-        for name in ("persona_id", "candidate_ref", "project_id"):
-            wanted = getattr(flt, name)
-            if wanted is not None and doc[name] != wanted:
-                return False
-        if flt.tags and not set(flt.tags).issubset(doc["tags"] or ()):
-            return False
-        meta = doc["metadata"] or {}
-        for name, wanted in flt.metadata:
-            if name not in meta or not _metadata_matches(meta[name], wanted):
-                return False
-        after, before = flt.created_after_us, flt.created_before_us
-        if after is not None and created_ms * 1000 < after:
-            return False
-        return before is None or created_ms * 1000 < before
 
-    def list_sessions(
-        self, tenant: TenantState, flt: SessionFilter, page: PageRequest, *, stale: bool = False
-    ) -> PageResult:
-        """One newest-first page of a tenant's sessions matching ``flt``."""
-        keys = tenant.session_keys
-        if flt.status is not None and not stale:
-            keys = tenant.by_status[flt.status]
-            flt_rest = dataclasses.replace(flt, status=None)
-        else:
-            flt_rest = flt
-        if flt_rest != SessionFilter():
-            sessions = self.sessions
-            keys = [
-                k for k in keys if self._matches(self._view(sessions[k[1]], stale), flt_rest, k[0])
-            ]
-        chosen, offset, has_more, cursor = _paginate(keys, page)
-        rows = [self.summary(self.sessions[k[1]], stale=stale) for k in chosen]
-        return PageResult(rows, page.limit, offset, len(keys), has_more, cursor)
+def metadata_texts(value: Any) -> tuple[str, ...]:
+    """The query strings a stored metadata value matches in ``metadata[key]=...``.
 
-    def list_personas(self, tenant: TenantState, page: PageRequest) -> PageResult:
-        """One newest-first page of a tenant's personas."""
-        keys = tenant.persona_keys
-        chosen, offset, has_more, cursor = _paginate(keys, page)
-        rows = [self.personas[k[1]].row() for k in chosen]
-        return PageResult(rows, page.limit, offset, len(keys), has_more, cursor)
+    Strings match as is, booleans as ``true``/``false``, numbers as JSON renders them;
+    an integral float also matches its integer form (``2.0`` matches ``2``), as a
+    JavaScript server would render it.
+    """
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, float) and value.is_integer():
+        return (json.dumps(value), str(int(value)))
+    return (json.dumps(value),)
 
 
 _LINES = (
