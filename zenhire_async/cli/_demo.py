@@ -10,6 +10,7 @@ takes about a second of real time. Nothing in the SDK is special-cased for it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -80,11 +81,11 @@ async def run_demo(candidates: int, out: str, seed: int) -> int:
             completed = [s for s in results.values() if s.status == "completed"]
             if completed:
                 first = completed[0]
-                await anyio.Path(out_dir).mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
                 transcript = await zh.sessions.transcript(first.id)
-                await anyio.Path(out_dir / f"{first.id}.transcript.json").write_bytes(
-                    msgspec.json.format(msgspec.json.encode(transcript.raw))
-                )
+                document = msgspec.json.format(msgspec.json.encode(transcript.raw))
+                path = out_dir / f"{first.id}.transcript.json"
+                await asyncio.to_thread(path.write_bytes, document)
                 wav = out_dir / f"{first.id}.wav"
                 nbytes = await zh.sessions.download_recording(first.id, wav)
                 print(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-
-import anyio
 
 from .. import _protocol as proto
 from .._clock import LoopWallClock
@@ -203,7 +202,7 @@ class Sessions:
         it is created with mode 0600, recordings being personal data.
         """
         target = Path(path)
-        if await anyio.Path(target).is_dir():
+        if await asyncio.to_thread(os.path.isdir, target):
             raise IsADirectoryError(f"{target} is a directory; give a file path")
         spec = proto.session_artifact(session_id, "recording")
         async with self._transport.stream(spec) as resp:
