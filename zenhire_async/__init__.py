@@ -1,6 +1,7 @@
 """zenhire-async: the asyncio SDK for the ZenHire Interview API."""
 
 from ._version import __version__
+from ._watch_book import WatchState
 from .client import DEFAULT_BASE_URL, ZenHireClient
 from .errors import (
     APIConnectionError,
@@ -39,6 +40,7 @@ from .models import (
     TranscriptTurn,
 )
 from .polling import PollCadence
+from .watching import SessionWatch
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -71,9 +73,11 @@ __all__ = [
     "SessionSource",
     "SessionStatus",
     "SessionSummary",
+    "SessionWatch",
     "Transcript",
     "TranscriptTurn",
     "WaitTimeout",
+    "WatchState",
     "ZenHireClient",
     "ZenHireError",
     "__version__",

@@ -15,11 +15,15 @@ from ._redact import redact_key
 from ._retry import RetryPolicy
 from .models import JSONObject
 from .resources import Personas, Sessions
+from .watching import PollBudget
 
 __all__ = ["DEFAULT_BASE_URL", "ZenHireClient"]
 
 DEFAULT_BASE_URL = "https://platform.zenhire.ai"
 """The platform root; the SDK appends ``/api/v1/interview``."""
+
+DOCUMENTED_RATE_LIMIT = 500
+"""The per-key budget in requests per minute; polling plans against it when pacing is off."""
 
 
 class ZenHireClient:
@@ -32,7 +36,8 @@ class ZenHireClient:
     ``api_key`` defaults to ``$ZENHIRE_API_KEY``, ``base_url`` (the platform root) to
     ``$ZENHIRE_BASE_URL`` or ``https://platform.zenhire.ai``. ``timeout`` bounds each attempt
     (for recordings: each read), ``max_retries`` the retries of one call. A borrowed aiohttp
-    ``session`` is used as is and never closed by the client.
+    ``session`` is used as is and never closed by the client. ``polling_share`` is the part of
+    the request rate that waiting (``await_completion``, ``watch``) may use.
     """
 
     def __init__(
@@ -46,6 +51,7 @@ class ZenHireClient:
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         allow_insecure_http: bool = False,
+        polling_share: float = 0.5,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ZENHIRE_API_KEY")
         if not key or not key.strip():
@@ -71,7 +77,8 @@ class ZenHireClient:
         )
         self.personas = Personas(self._transport)
         """Interviewer personas."""
-        self.sessions = Sessions(self._transport, self._clock)
+        budget = PollBudget(rate_limit_per_minute or DOCUMENTED_RATE_LIMIT, polling_share)
+        self.sessions = Sessions(self._transport, self._clock, budget)
         """Interview sessions: links, status, waiting, results."""
 
     def __repr__(self) -> str:
@@ -97,7 +104,11 @@ class ZenHireClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the client's HTTP session (a borrowed one stays open). Idempotent."""
+        """Close the client's HTTP session (a borrowed one stays open). Idempotent.
+
+        Waits still running in other tasks (``await_completion``) are woken and raise.
+        """
+        self.sessions._close()
         await self._transport.aclose()
 
     async def health(self) -> JSONObject:

@@ -17,7 +17,7 @@ and raises :class:`~zenhire_async.errors.DecodeError` instead of looping.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from ._protocol import PageResult
@@ -39,7 +39,7 @@ FetchPage = Callable[[int, str | None], Awaitable[PageResult[ItemT]]]
 """Fetch one page given ``(offset, cursor)``; ``cursor`` is ``None`` except in cursor mode."""
 
 
-async def iterate_pages(fetch: FetchPage[ItemT], *, page_size: int) -> AsyncIterator[ItemT]:
+async def iterate_pages(fetch: FetchPage[ItemT], *, page_size: int) -> AsyncGenerator[ItemT, None]:
     """Yield every item of every page once, in the server's order."""
     seen: set[str] = set()
     offset = 0

@@ -1,8 +1,8 @@
-"""Waiting for one session to finish: ``sessions.await_completion``.
+"""The polling cadence: how often to look at a session, by its status. Pure.
 
-Theory of operation. There is no webhook: polling ``GET /sessions/{id}`` is the only way to
-learn of completion, and every poll spends the key's shared budget (500/min). The cadence is
-therefore status-aware and lives in one pure function, :meth:`PollCadence.delay`:
+Theory of operation. There is no webhook: polling is the only way to learn of completion,
+and every poll spends the key's shared budget (500/min). The cadence is therefore
+status-aware and lives in one pure function, :meth:`PollCadence.delay`:
 
 * ``active``: the interview runs under a fixed time budget and ends within the hour, so it is
   checked often (every 5 s, slowing to 20 s as the interview goes on);
@@ -10,37 +10,26 @@ therefore status-aware and lives in one pure function, :meth:`PollCadence.delay`
   15 s at first, slowing to every 5 minutes);
 * every delay is jittered so that many waiters do not poll in lock-step.
 
-The wait ends on a terminal status (``completed`` or ``failed``: both are normal outcomes), on
-``timeout`` (:class:`WaitTimeout` with the last session seen), or when a session is still
-``initiated`` after its link expired (:class:`LinkExpiredError`): such a session would never
-move. Transient failures (network, 5xx, 429) that outlive the transport's retries are waited
-out, not raised; a wait never sleeps past its own deadline or the link's expiry. Cancelling the
-caller (``anyio.fail_after``, ``asyncio.timeout``) cancels the sleep or the request cleanly.
+A session still ``initiated`` after its link expired will never move (:func:`link_expiry`).
+The watchers in :mod:`zenhire_async.watching` apply this cadence per session and batch the
+requests it asks for.
 """
 
 from __future__ import annotations
 
-import inspect
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import anyio
+from .models import DEFAULT_LINK_LIFETIME, SessionStatus, SessionSummary
 
-from ._clock import LoopWallClock
-from .errors import APIConnectionError, LinkExpiredError, RateLimitError, ServerError, WaitTimeout
-from .models import DEFAULT_LINK_LIFETIME, SessionDetail, SessionStatus, SessionSummary
-
-__all__ = ["OnStatus", "PollCadence", "await_completion", "link_expiry"]
+__all__ = ["OnStatus", "PollCadence", "link_expiry"]
 
 OnStatus = Callable[[SessionSummary], Awaitable[None] | None]
 """Called with the session on every status change (the first observation included).
 
 It receives a :class:`SessionSummary` (a :class:`SessionDetail` is one too): waits that
 share a batched watcher learn of changes from list rows."""
-
-TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,63 +60,3 @@ class PollCadence:
 def link_expiry(session: SessionSummary, known: datetime | None) -> datetime:
     """When the session's unused link stops working: as received at creation, else +7 days."""
     return known if known is not None else session.created_at + DEFAULT_LINK_LIFETIME
-
-
-async def _notify(on_status: OnStatus | None, session: SessionDetail) -> None:
-    if on_status is not None:
-        result = on_status(session)
-        if inspect.isawaitable(result):
-            await result
-
-
-async def await_completion(
-    get: Callable[[str], Awaitable[SessionDetail]],
-    session_id: str,
-    *,
-    timeout: float | None,
-    on_status: OnStatus | None,
-    known_expiry: datetime | None,
-    clock: LoopWallClock,
-    cadence: PollCadence = PollCadence(),
-    rng: random.Random | None = None,
-) -> SessionDetail:
-    """Poll ``get(session_id)`` until the session is terminal; see the module docstring."""
-    if timeout is not None and timeout < 0:
-        raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
-    draw = (rng or random.Random()).random
-    deadline = None if timeout is None else anyio.current_time() + timeout
-    last: SessionDetail | None = None
-    status_since = anyio.current_time()
-    while True:
-        try:
-            session = await get(session_id)
-        except TRANSIENT_ERRORS:
-            session = None
-        now = anyio.current_time()
-        if session is not None:
-            if last is None or session.status != last.status:
-                status_since = now
-                last = session
-                await _notify(on_status, session)
-            last = session
-            if session.is_terminal:
-                return session
-        wake = now + cadence.delay(last.status if last else "", now - status_since, draw())
-        if last is not None and last.status == SessionStatus.INITIATED:
-            expires = link_expiry(last, known_expiry)
-            if clock.now() >= expires:
-                raise LinkExpiredError(
-                    f"session {session_id} is still initiated and its link expired at "
-                    f"{expires.isoformat()}",
-                    session=last,
-                )
-            wake = min(wake, clock.loop_time_of(expires))
-        if deadline is not None:
-            if now >= deadline:
-                raise WaitTimeout(
-                    f"session {session_id} did not finish within {timeout:g}s",
-                    last=last,
-                    pending={session_id: last},
-                )
-            wake = min(wake, deadline)
-        await anyio.sleep(max(0.0, wake - now))

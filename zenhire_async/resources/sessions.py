@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+
+import anyio
 
 from .. import _protocol as proto
 from .._clock import LoopWallClock
 from .._http import Transport
 from .._recording import DEFAULT_CHUNK_SIZE, iter_chunks, write_atomically
 from .._validation import MetadataValue
+from .._watch_book import WatchBook, WatchState
 from ..models import Page, SessionDetail, SessionInvite, SessionSummary, Transcript
 from ..pagination import iterate_pages
-from ..polling import OnStatus, await_completion
+from ..polling import OnStatus
+from ..watching import PollBudget, SessionWatch, SharedWatcher, Sweeper, new_book
 
 __all__ = ["Sessions"]
+
+
+def _now() -> float:
+    try:
+        return anyio.current_time()
+    except RuntimeError:  # watch() built outside a running loop: start from zero
+        return 0.0
+
 
 # Link lifetimes of sessions this client created, for ``await_completion``; bounded.
 _KNOWN_EXPIRIES_MAX = 10_000
@@ -28,10 +41,13 @@ _KNOWN_EXPIRIES_MAX = 10_000
 class Sessions:
     """Interview sessions: one per candidate, each with its own candidate link."""
 
-    def __init__(self, transport: Transport, clock: LoopWallClock) -> None:
+    def __init__(self, transport: Transport, clock: LoopWallClock, budget: PollBudget) -> None:
         self._transport = transport
         self._clock = clock
+        self._budget = budget
+        self._rng = random.Random()
         self._expiries: OrderedDict[str, datetime] = OrderedDict()
+        self._shared: SharedWatcher | None = None
 
     # -- creating -------------------------------------------------------------------------
 
@@ -154,17 +170,48 @@ class Sessions:
         A failed interview is a normal outcome, not an exception. Raises
         :class:`~zenhire_async.WaitTimeout` after ``timeout`` seconds and
         :class:`~zenhire_async.LinkExpiredError` when the session is still ``initiated`` after
-        its link expired. ``on_status`` (sync or async) sees every status change.
+        its link expired. ``on_status`` (sync or async) sees every status change, the first
+        observation included. Concurrent waits on one client share one batched watcher, so
+        a thousand of them cost what one :meth:`watch` of a thousand ids costs.
         """
         proto.get_session(session_id)  # validate the id before waiting
-        return await await_completion(
-            self.get,
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
+        if self._transport.closed:
+            raise RuntimeError("this ZenHireClient is closed; create a new one")
+        if self._shared is None:
+            self._shared = SharedWatcher(self._sweeper(), self._clock, WatchBook())
+        last = await self._shared.wait(
             session_id,
+            expires_at=self._expiries.get(session_id),
             timeout=timeout,
             on_status=on_status,
-            known_expiry=self._expiries.get(session_id),
-            clock=self._clock,
         )
+        if isinstance(last, SessionDetail):
+            return last
+        return await self.get(session_id)  # list rows lack persona and feedback
+
+    def watch(
+        self, session_ids: Iterable[str] | WatchState, *, timeout: float | None = None
+    ) -> SessionWatch:
+        """Iterate over status changes of many sessions, polling in batches.
+
+        ``async for row in zh.sessions.watch(ids): ...`` yields a :class:`SessionSummary` on
+        the first observation of each session and on every later status change, and ends
+        when all are terminal or expired (``.expired`` names the latter). Polling uses list
+        pages over the sessions' creation window when that is cheaper than one GET each,
+        and never more than the client's ``polling_share`` of the request rate. Pass a
+        saved ``WatchState`` (from ``.state()``) to resume in a new process.
+        """
+        book = new_book(session_ids, known_expiry=self._expiries.get, now=_now())
+        return SessionWatch(self._sweeper(), book, self._clock, timeout)
+
+    def _sweeper(self) -> Sweeper:
+        return Sweeper(self, self._budget, self._clock, self._rng)
+
+    def _close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
 
     # -- results --------------------------------------------------------------------------
 

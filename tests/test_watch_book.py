@@ -1,0 +1,101 @@
+"""The watcher's pure planning: monotonic observations, list-or-GET choice, fallbacks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from zenhire_async import SessionSummary
+from zenhire_async._watch_book import GetPlan, ListPlan, WatchBook, status_rank
+from zenhire_async.watching import PollBudget
+
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def row(i: int, status: str, minutes: int = 0) -> SessionSummary:
+    return SessionSummary(id=f"s{i}", status=status, created_at=T0 + timedelta(minutes=minutes))
+
+
+def test_status_rank_orders_the_lifecycle_and_places_unknowns_mid_way() -> None:
+    assert status_rank("initiated") < status_rank("active") < status_rank("completed")
+    assert status_rank("failed") == status_rank("completed")
+    assert status_rank("paused_for_review") == status_rank("active")
+
+
+def test_observe_reports_changes_once_and_ignores_regressions() -> None:
+    book = WatchBook()
+    book.track("s1", now=0)
+    assert book.observe(row(1, "initiated"), 0, 0.5) is not None
+    assert book.observe(row(1, "initiated"), 1, 0.5) is None
+    assert book.observe(row(1, "active"), 2, 0.5) is not None
+    assert book.observe(row(1, "initiated"), 3, 0.5) is None  # stale replica
+    assert book.observe(row(1, "completed"), 4, 0.5) is not None
+    assert book.observe(row(1, "failed"), 5, 0.5) is None  # terminal is final
+    assert book.pending() == []
+    assert book.observe(row(99, "active"), 5, 0.5) is None  # not watched
+
+
+def test_a_lone_due_session_is_fetched_by_id_and_three_by_one_page() -> None:
+    book = WatchBook()
+    book.track("s0", now=0)
+    book.observe(row(0, "active"), 0, 0.5)
+    assert book.plan(now=1) is None  # nothing due yet
+    plan = book.plan(now=10)
+    assert isinstance(plan, GetPlan) and plan.ids == ("s0",)
+    for i in (1, 2):
+        book.track(f"s{i}", now=0)
+        book.observe(row(i, "active"), 0, 0.5)
+    assert isinstance(book.plan(now=10), ListPlan)  # one page beats three GETs
+
+
+def test_many_due_sessions_are_swept_with_list_pages_over_their_window() -> None:
+    book = WatchBook()
+    for i in range(250):
+        book.track(f"s{i}", now=0)
+        book.observe(row(i, "active", minutes=i % 30), 0, 0.5)
+    plan = book.plan(now=10)
+    assert isinstance(plan, ListPlan)
+    assert plan.expected_pages == 3 and plan.max_pages is None
+    assert plan.created_after is not None and plan.created_after < T0
+    assert plan.created_before is not None and plan.created_before > T0 + timedelta(minutes=29)
+    book.window_rows = 50_000  # the window turned out to be crowded with other sessions
+    assert isinstance(book.plan(now=10), GetPlan)
+
+
+def test_unknown_creation_times_start_with_a_bounded_discovery_walk() -> None:
+    book = WatchBook()
+    for i in range(1_000):
+        book.track(f"s{i}", now=0)
+    plan = book.plan(now=0)
+    assert isinstance(plan, ListPlan)
+    assert plan.created_after is None and plan.max_pages == 12
+
+
+def test_a_session_the_list_did_not_show_falls_back_to_gets() -> None:
+    book = WatchBook()
+    for i in range(200):
+        book.track(f"s{i}", now=0)
+        book.observe(row(i, "active"), 0, 0.5)
+    plan = book.plan(now=10)
+    assert isinstance(plan, ListPlan)
+    seen = {f"s{i}" for i in range(1, 200)}
+    assert book.due_after_list(10, seen, plan) == ["s0"]
+    assert not book.tracked["s0"].list_visible
+
+
+def test_expiry_uses_the_known_link_lifetime_or_seven_days() -> None:
+    book = WatchBook()
+    book.track("s1", expires_at=T0 + timedelta(hours=1), now=0)
+    book.track("s2", now=0)
+    book.observe(row(1, "initiated"), 0, 0.5)
+    book.observe(row(2, "initiated"), 0, 0.5)
+    assert book.expire(T0 + timedelta(hours=2)) == [book.tracked["s1"]]
+    assert [t.id for t in book.expire(T0 + timedelta(days=7))] == ["s2"]
+
+
+def test_poll_budget_spaces_sweeps_by_their_cost() -> None:
+    budget = PollBudget(per_minute=500, share=0.5)
+    assert budget.delay(0) == 0
+    budget.spend(25, started=0)
+    assert budget.delay(0) == 6.0  # 25 requests at 250/min
+    budget.spend(25, started=6)
+    assert budget.delay(6) == 6.0

@@ -1,0 +1,285 @@
+"""What a watcher knows about the sessions it watches, and what it should fetch next. Pure.
+
+Theory of operation. Each watched session is a :class:`Tracked` entry: its last reported
+state, when it entered that status, when its link expires, when it is next due for a look,
+and whether the list endpoint can see it. :meth:`WatchBook.observe` takes any row the
+sweeper fetched and decides whether it is news:
+
+* statuses only move forward (``initiated`` < ``active`` < terminal; an unknown status
+  ranks with ``active``): a stale replica answering ``active`` after ``completed`` is
+  ignored, a jump from ``initiated`` straight to a terminal status is reported as it is;
+* a terminal status is final: the entry is done and is never reported again.
+
+:meth:`WatchBook.plan` picks the cheaper way to refresh what is due: one ``GET`` per due
+session, or list pages over the creation window of everything pending
+(``ceil(rows in window / 100)`` requests refresh them all). The window's row count is learnt
+from the previous list sweep, so unrelated sessions created in the same window make the
+list look as expensive as it is. Sessions whose creation time is unknown are found with a
+bounded newest-first walk when there are many, with GETs when there are few.
+
+The book is serialisable (:class:`WatchState`), so a restarted batch job resumes waiting
+where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import msgspec
+
+from .models import TERMINAL_STATUSES, SessionStatus, SessionSummary
+from .polling import PollCadence, link_expiry
+
+__all__ = ["GetPlan", "ListPlan", "Tracked", "WatchBook", "WatchState", "status_rank"]
+
+PAGE_SIZE = 100
+# Slack around the creation window: server and client clocks differ a little.
+WINDOW_MARGIN = timedelta(minutes=10)
+# A session due within this many seconds is refreshed with the current sweep.
+COALESCE_SECONDS = 2.0
+
+_RANKS: dict[str, int] = {SessionStatus.INITIATED: 0, SessionStatus.ACTIVE: 1}
+
+
+def status_rank(status: str) -> int:
+    """Order of statuses along the lifecycle; terminal statuses rank last."""
+    if status in TERMINAL_STATUSES:
+        return 2
+    return _RANKS.get(status, 1)
+
+
+@dataclass(slots=True)
+class Tracked:
+    """One watched session."""
+
+    id: str
+    last: SessionSummary | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    status_since: float = 0.0
+    next_due: float = 0.0
+    list_visible: bool = True
+    done: bool = False
+    expired: bool = False
+
+    @property
+    def status(self) -> str | None:
+        """The last reported status, or ``None`` before the first observation."""
+        return self.last.status if self.last is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class GetPlan:
+    """Refresh these sessions with one ``GET /sessions/{id}`` each."""
+
+    ids: tuple[str, ...]
+
+    @property
+    def cost(self) -> int:
+        """Requests this plan sends."""
+        return len(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class ListPlan:
+    """Refresh every pending session by walking ``GET /sessions`` over a creation window.
+
+    ``created_after``/``created_before`` of ``None`` walk from the newest row; ``max_pages``
+    bounds a discovery walk (``None``: to the end of the window).
+    """
+
+    created_after: datetime | None
+    created_before: datetime | None
+    expected_pages: int
+    max_pages: int | None = None
+
+    @property
+    def cost(self) -> int:
+        """Requests this plan is expected to send."""
+        return self.expected_pages
+
+
+class _SessionState(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    status: str | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    expired: bool = False
+
+
+class WatchState(msgspec.Struct, frozen=True, kw_only=True):
+    """A snapshot of a watch, to save as JSON and resume in another process."""
+
+    version: int = 1
+    sessions: list[_SessionState] = msgspec.field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        """Encode as JSON bytes."""
+        return msgspec.json.encode(self)
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> WatchState:
+        """Decode a snapshot written by :meth:`to_json` (``ValueError`` if it is not one)."""
+        try:
+            return msgspec.json.decode(data, type=cls)
+        except msgspec.MsgspecError as exc:
+            raise ValueError(f"not a saved watch state: {exc}") from exc
+
+
+@dataclass(slots=True)
+class WatchBook:
+    """The tracked sessions and the statistics that plan the next sweep."""
+
+    cadence: PollCadence = field(default_factory=PollCadence)
+    tracked: dict[str, Tracked] = field(default_factory=dict)
+    window_rows: int | None = None  # rows seen in the last full list sweep of the window
+
+    # -- membership ---------------------------------------------------------------------
+
+    def track(self, session_id: str, *, expires_at: datetime | None = None, now: float) -> None:
+        """Start watching ``session_id`` (a no-op if it is watched already)."""
+        entry = self.tracked.get(session_id)
+        if entry is None:
+            created = expires_at - timedelta(days=7) if expires_at is not None else None
+            entry = Tracked(session_id, created_at=created, expires_at=expires_at)
+            entry.status_since = entry.next_due = now
+            self.tracked[session_id] = entry
+        elif expires_at is not None and entry.expires_at is None:
+            entry.expires_at = expires_at
+
+    def untrack(self, session_id: str) -> None:
+        """Stop watching ``session_id``."""
+        self.tracked.pop(session_id, None)
+
+    def pending(self) -> list[Tracked]:
+        """The sessions not yet terminal or expired."""
+        return [t for t in self.tracked.values() if not t.done]
+
+    # -- observations ------------------------------------------------------------------
+
+    def observe(self, row: SessionSummary, now: float, rand: float) -> SessionSummary | None:
+        """Record a fetched row; return it when it is a status change to report."""
+        entry = self.tracked.get(row.id)
+        if entry is None or entry.done:
+            return None
+        entry.created_at = row.created_at
+        previous = entry.last
+        if previous is not None and (
+            row.status == previous.status or status_rank(row.status) < status_rank(previous.status)
+        ):
+            if row.status == previous.status:
+                entry.last = row
+            self._schedule(entry, now, rand)
+            return None
+        entry.last = row
+        entry.status_since = now
+        entry.done = row.status in TERMINAL_STATUSES
+        self._schedule(entry, now, rand)
+        return row
+
+    def _schedule(self, entry: Tracked, now: float, rand: float) -> None:
+        status = entry.status or SessionStatus.INITIATED
+        entry.next_due = now + self.cadence.delay(status, now - entry.status_since, rand)
+
+    def not_seen(self, session_id: str) -> None:
+        """A list sweep covering this session's window did not return it: use GETs for it."""
+        entry = self.tracked.get(session_id)
+        if entry is not None:
+            entry.list_visible = False
+
+    def expire(self, wall_now: datetime) -> list[Tracked]:
+        """Mark and return the pending sessions still ``initiated`` after their link expired."""
+        expired = []
+        for entry in self.pending():
+            if entry.last is None or entry.status != SessionStatus.INITIATED:
+                continue
+            if wall_now >= link_expiry(entry.last, entry.expires_at):
+                entry.done = entry.expired = True
+                expired.append(entry)
+        return expired
+
+    def next_wake(self) -> float | None:
+        """When the earliest pending session is due (``None`` when nothing is pending)."""
+        dues = [t.next_due for t in self.pending()]
+        return min(dues) if dues else None
+
+    # -- planning ------------------------------------------------------------------------
+
+    def plan(self, now: float) -> GetPlan | ListPlan | None:
+        """The cheaper way to refresh what is due at ``now`` (``None``: nothing is due)."""
+        pending = self.pending()
+        due = [t for t in pending if t.next_due <= now + COALESCE_SECONDS]
+        if not due:
+            return None
+        unknown = [t for t in due if t.created_at is None and t.list_visible]
+        if len(unknown) > PAGE_SIZE:
+            pages = math.ceil(len(unknown) / PAGE_SIZE) + 2
+            return ListPlan(None, None, expected_pages=pages, max_pages=pages)
+        listable = [t for t in pending if t.list_visible and t.created_at is not None]
+        window = _window(t.created_at for t in listable if t.created_at is not None)
+        if window is None:
+            return GetPlan(tuple(t.id for t in due))
+        rows = max(self.window_rows or 0, len(listable))
+        pages = max(1, math.ceil(rows / PAGE_SIZE))
+        gets_instead = [t for t in due if not t.list_visible or t.created_at is None]
+        if pages + len(gets_instead) < len(due):
+            return ListPlan(window[0], window[1], expected_pages=pages)
+        return GetPlan(tuple(t.id for t in due))
+
+    def due_after_list(self, now: float, seen: set[str], plan: ListPlan) -> list[str]:
+        """After a list sweep: the due sessions it could not have refreshed (GET those)."""
+        result = []
+        for entry in self.pending():
+            if entry.id in seen:
+                continue
+            covered = (
+                plan.max_pages is None
+                and entry.created_at is not None
+                and (plan.created_after is None or entry.created_at >= plan.created_after)
+                and (plan.created_before is None or entry.created_at < plan.created_before)
+            )
+            if covered:
+                self.not_seen(entry.id)
+            due = entry.next_due <= now + COALESCE_SECONDS
+            if due and (covered or not entry.list_visible or plan.max_pages is not None):
+                result.append(entry.id)
+        return result
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def to_state(self) -> WatchState:
+        """A serialisable snapshot of every tracked session."""
+        return WatchState(
+            sessions=[
+                _SessionState(
+                    id=t.id,
+                    status=t.status,
+                    created_at=t.created_at,
+                    expires_at=t.expires_at,
+                    expired=t.expired,
+                )
+                for t in self.tracked.values()
+            ]
+        )
+
+
+def _window(created: Iterable[datetime]) -> tuple[datetime, datetime] | None:
+    times = list(created)
+    if not times:
+        return None
+    return min(times) - WINDOW_MARGIN, max(times) + WINDOW_MARGIN
+
+
+def restore(book: WatchBook, state: WatchState, now: float) -> Mapping[str, Tracked]:
+    """Load a saved snapshot into ``book``; terminal and expired sessions stay done."""
+    for saved in state.sessions:
+        book.track(saved.id, expires_at=saved.expires_at, now=now)
+        entry = book.tracked[saved.id]
+        entry.created_at = saved.created_at or entry.created_at
+        if saved.expired or (saved.status is not None and saved.status in TERMINAL_STATUSES):
+            entry.done = True
+            entry.expired = saved.expired
+    return book.tracked

@@ -1,0 +1,449 @@
+"""Waiting for many sessions within the rate limit: ``sessions.watch`` and ``await_completion``.
+
+Theory of operation. There are no webhooks, and every poll spends the key's budget (500
+requests/minute, shared with invites and user calls). So waiting is batched, shared and
+paced:
+
+* A :class:`~zenhire_async._watch_book.WatchBook` holds what is known of each watched session
+  and plans each *sweep*: one GET per due session when few are due, else list pages over the
+  creation window of all pending sessions (about ``ceil(rows / 100)`` requests for all).
+* A :class:`Sweeper` carries out plans. Before each sweep it asks the client's
+  :class:`PollBudget` for a slot: polling may use only ``polling_share`` of the client's
+  per-minute rate (half by default), so a sweep that costs *n* requests is followed by a
+  pause of at least ``n * 60 / (share * rate)`` seconds. Transient failures (network, 5xx,
+  429) delay a sweep, with backoff or for ``Retry-After``; they never lose a transition,
+  because the next sweep reads the current state again.
+* :class:`SessionWatch` (``sessions.watch``) sweeps in the iterating task itself: there is no
+  background task to leak. It yields a row on every reported status change.
+* :class:`SharedWatcher` coalesces ``await_completion`` calls: all of a client's waiters
+  share one book, and one of them at a time *drives* the sweeps while the others sleep on
+  their own event. When the driver's session finishes, or its caller cancels it, the role
+  passes to another waiter. 1,000 concurrent waits cost what one watch of 1,000 ids costs,
+  and cancelling one waiter disturbs nobody. Closing the client wakes every waiter.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import anyio
+import backoff
+
+from . import _protocol as proto
+from ._clock import LoopWallClock
+from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook, WatchState, restore
+from .errors import (
+    APIConnectionError,
+    LinkExpiredError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    WaitTimeout,
+    ZenHireError,
+)
+from .models import SessionStatus, SessionSummary
+from .pagination import iterate_pages
+from .polling import link_expiry
+
+if TYPE_CHECKING:
+    from .resources.sessions import Sessions
+
+__all__ = ["PollBudget", "SessionWatch", "SharedWatcher", "Sweeper", "new_book"]
+
+TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
+_MAX_GETS_AT_ONCE = 8
+
+
+class PollBudget:
+    """The share of a client's request rate that polling may use, as a schedule of slots."""
+
+    def __init__(self, per_minute: int, share: float) -> None:
+        if not 0 < share <= 1:
+            raise ValueError(f"polling_share must be in (0, 1], got {share!r}")
+        self.per_second = per_minute * share / 60.0
+        self._next_free = -math.inf
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before polling may send again."""
+        return max(0.0, self._next_free - now)
+
+    def spend(self, requests: int, started: float) -> None:
+        """Record a sweep of ``requests`` that started at ``started``."""
+        self._next_free = max(self._next_free, started) + requests / self.per_second
+
+
+@dataclass(slots=True)
+class SweepResult:
+    """What one sweep learnt: reportable changes, and per-session errors (unknown ids)."""
+
+    changes: list[SessionSummary] = field(default_factory=list)
+    errors: dict[str, ZenHireError] = field(default_factory=dict)
+    requests: int = 0
+    transient: ZenHireError | None = None
+
+
+class Sweeper:
+    """Carries out a book's plans through the client, within the polling budget."""
+
+    def __init__(
+        self, sessions: Sessions, budget: PollBudget, clock: LoopWallClock, rng: random.Random
+    ) -> None:
+        self._sessions = sessions
+        self._budget = budget
+        self._clock = clock
+        self._rng = rng
+        self._failures = 0
+        self._retry_at = -math.inf
+
+    def next_wake(self, book: WatchBook) -> float | None:
+        """When the next sweep (or expiry) is due for ``book``; ``None``: nothing pending."""
+        due = book.next_wake()
+        if due is None:
+            return None
+        now = anyio.current_time()
+        for entry in book.pending():
+            if entry.last is not None and entry.status == SessionStatus.INITIATED:
+                expiry = link_expiry(entry.last, entry.expires_at)
+                due = min(due, self._clock.loop_time_of(expiry))
+        return max(due, now + self._budget.delay(now), self._retry_at)
+
+    async def sweep(self, book: WatchBook) -> SweepResult:
+        """One sweep; transient failures are absorbed and delay the next one."""
+        started = anyio.current_time()
+        result = SweepResult()
+        plan = book.plan(started)
+        try:
+            if isinstance(plan, ListPlan):
+                ids = await self._list(book, plan, result)
+                await self._get(book, GetPlan(tuple(ids)), result)
+            elif isinstance(plan, GetPlan):
+                await self._get(book, plan, result)
+        except TRANSIENT_ERRORS as error:
+            result.transient = error
+        failure = result.transient
+        if failure is None:
+            self._failures = 0
+        else:
+            self._failures += 1
+            wait = backoff.full_jitter(min(60.0, 2.0**self._failures))
+            if isinstance(failure, RateLimitError) and failure.retry_after is not None:
+                wait = failure.retry_after
+            self._retry_at = anyio.current_time() + wait
+        if result.requests:
+            self._budget.spend(result.requests, started)
+        return result
+
+    async def _list(self, book: WatchBook, plan: ListPlan, result: SweepResult) -> list[str]:
+        filters = proto.SessionFilters.build(
+            created_after=plan.created_after, created_before=plan.created_before
+        )
+        pages = 0
+
+        async def fetch(offset: int, cursor: str | None) -> proto.PageResult[SessionSummary]:
+            nonlocal pages
+            pages += 1
+            result.requests += 1
+            return await self._sessions._page(filters, PAGE_SIZE, offset, cursor)
+
+        seen: set[str] = set()
+        rows = 0
+        unknown = {t.id for t in book.pending() if t.created_at is None}
+        async with aclosing(iterate_pages(fetch, page_size=PAGE_SIZE)) as walk:
+            async for row in walk:
+                rows += 1
+                if row.id in book.tracked:
+                    seen.add(row.id)
+                    unknown.discard(row.id)
+                    self._note(book, row, result)
+                if plan.max_pages is not None and (
+                    not unknown or (pages >= plan.max_pages and rows % PAGE_SIZE == 0)
+                ):
+                    break
+        if plan.max_pages is None:
+            book.window_rows = rows
+        return book.due_after_list(anyio.current_time(), seen, plan)
+
+    async def _get(self, book: WatchBook, plan: GetPlan, result: SweepResult) -> None:
+        limiter = anyio.Semaphore(_MAX_GETS_AT_ONCE)
+
+        async def one(session_id: str) -> None:
+            async with limiter:
+                result.requests += 1
+                try:
+                    row = await self._sessions.get(session_id)
+                except NotFoundError as error:
+                    result.errors[session_id] = error
+                    book.untrack(session_id)
+                except TRANSIENT_ERRORS as error:
+                    result.transient = error  # this one is looked at again next sweep
+                else:
+                    self._note(book, row, result)
+
+        async with anyio.create_task_group() as tg:
+            for session_id in plan.ids:
+                tg.start_soon(one, session_id)
+
+    def _note(self, book: WatchBook, row: SessionSummary, result: SweepResult) -> None:
+        change = book.observe(row, anyio.current_time(), self._rng.random())
+        if change is not None:
+            result.changes.append(change)
+
+
+class SessionWatch:
+    """``async for row in zh.sessions.watch(ids)``: every status change, until all are done.
+
+    Yields the first observation of each session and every later change; a session still
+    ``initiated`` when its link expires is yielded once more as it is and listed in
+    :attr:`expired`. The iteration ends when every session is terminal or expired. With a
+    ``timeout``, :class:`~zenhire_async.WaitTimeout` ends it, carrying in ``pending`` the last
+    state of every unfinished session. :meth:`state` snapshots the watch for a later resume.
+    """
+
+    def __init__(
+        self, sweeper: Sweeper, book: WatchBook, clock: LoopWallClock, timeout: float | None
+    ) -> None:
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
+        self._sweeper = sweeper
+        self._book = book
+        self._clock = clock
+        self._timeout = timeout
+        self._deadline: float | None = None
+        self._queue: deque[SessionSummary] = deque()
+        self._expired: set[str] = set()
+
+    @property
+    def expired(self) -> frozenset[str]:
+        """Ids of the sessions that ended because their link expired unused."""
+        return frozenset(self._expired)
+
+    @property
+    def pending(self) -> dict[str, SessionSummary | None]:
+        """Each unfinished session's last seen state (``None`` before the first look)."""
+        return {t.id: t.last for t in self._book.pending()}
+
+    def state(self) -> WatchState:
+        """A snapshot to save (``.to_json()``) and resume with ``sessions.watch(state)``."""
+        return self._book.to_state()
+
+    def __aiter__(self) -> SessionWatch:
+        return self
+
+    async def __anext__(self) -> SessionSummary:
+        if self._deadline is None and self._timeout is not None:
+            self._deadline = anyio.current_time() + self._timeout
+        while not self._queue:
+            for entry in self._book.expire(self._clock.now()):
+                self._expired.add(entry.id)
+                if entry.last is not None:
+                    self._queue.append(entry.last)
+            if self._queue:
+                break
+            wake = self._sweeper.next_wake(self._book)
+            if wake is None:
+                raise StopAsyncIteration
+            if self._deadline is not None and wake > self._deadline:
+                await anyio.sleep_until(self._deadline)
+                raise WaitTimeout(
+                    f"{len(self._book.pending())} session(s) still unfinished after "
+                    f"{self._timeout:g}s",
+                    pending=self.pending,
+                )
+            await anyio.sleep_until(wake)
+            result = await self._sweeper.sweep(self._book)
+            if result.errors:
+                raise next(iter(result.errors.values()))
+            self._queue.extend(result.changes)
+        return self._queue.popleft()
+
+
+OnChange = Callable[[SessionSummary], Awaitable[None] | None]
+
+
+@dataclass(slots=True, eq=False)
+class _Waiter:
+    session_id: str
+    event: anyio.Event = field(default_factory=anyio.Event)
+    changes: list[SessionSummary] = field(default_factory=list)
+    outcome: SessionSummary | BaseException | None = None
+
+    def wake(self) -> None:
+        self.event.set()
+
+    async def sleep(self, until: float | None) -> None:
+        if until is None:
+            await self.event.wait()
+        else:
+            with anyio.move_on_after(max(0.0, until - anyio.current_time())):
+                await self.event.wait()
+        self.event = anyio.Event()
+
+    @property
+    def has_news(self) -> bool:
+        return bool(self.changes) or self.outcome is not None
+
+
+class SharedWatcher:
+    """One book for all of a client's ``await_completion`` calls (see the module docstring)."""
+
+    def __init__(self, sweeper: Sweeper, clock: LoopWallClock, book: WatchBook) -> None:
+        self._sweeper = sweeper
+        self._clock = clock
+        self._book = book
+        self._waiters: dict[str, list[_Waiter]] = {}
+        self._driver: _Waiter | None = None
+        self._successor: _Waiter | None = None  # woken to take over driving
+        self._replan = anyio.Event()
+        self._closed = False
+
+    def close(self) -> None:
+        """Wake every waiter; they raise because the client is closed."""
+        self._closed = True
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                waiter.wake()
+        self._replan.set()
+
+    async def wait(
+        self,
+        session_id: str,
+        *,
+        expires_at: datetime | None,
+        timeout: float | None,
+        on_status: OnChange | None,
+    ) -> SessionSummary:
+        """Wait until ``session_id`` is terminal; return its last row."""
+        deadline = None if timeout is None else anyio.current_time() + timeout
+        waiter = _Waiter(session_id)
+        self._book.track(session_id, expires_at=expires_at, now=anyio.current_time())
+        entry = self._book.tracked[session_id]
+        if entry.last is not None:  # another waiter has seen it already
+            waiter.changes.append(entry.last)
+            if entry.done:
+                waiter.outcome = self._outcome(entry.last, entry.expired)
+        self._waiters.setdefault(session_id, []).append(waiter)
+        self._poke()
+        try:
+            while True:
+                while waiter.changes:
+                    change = waiter.changes.pop(0)
+                    if on_status is not None:
+                        returned = on_status(change)
+                        if returned is not None:
+                            await returned
+                if isinstance(waiter.outcome, BaseException):
+                    raise waiter.outcome
+                if waiter.outcome is not None:
+                    return waiter.outcome
+                if self._closed:
+                    raise RuntimeError("the ZenHireClient was closed while waiting")
+                if deadline is not None and anyio.current_time() >= deadline:
+                    raise WaitTimeout(
+                        f"session {session_id} did not finish within {timeout:g}s",
+                        last=entry.last,
+                        pending={session_id: entry.last},
+                    )
+                if self._driver is None:
+                    await self._drive(waiter, deadline)
+                else:
+                    await waiter.sleep(deadline)
+        finally:
+            self._leave(waiter)
+
+    def _outcome(self, last: SessionSummary, expired: bool) -> SessionSummary | BaseException:
+        if not expired:
+            return last
+        return LinkExpiredError(
+            f"session {last.id} is still initiated and its link has expired", session=last
+        )
+
+    def _poke(self) -> None:
+        self._replan.set()
+        self._replan = anyio.Event()
+
+    def _leave(self, waiter: _Waiter) -> None:
+        waiters = self._waiters.get(waiter.session_id, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        if not waiters:
+            self._waiters.pop(waiter.session_id, None)
+            self._book.untrack(waiter.session_id)
+        if self._driver is waiter:
+            self._driver = None
+        if self._driver is None and self._successor in (None, waiter):
+            self._elect(exclude=waiter)
+
+    def _elect(self, *, exclude: _Waiter) -> None:
+        """Wake one other waiter to take over the sweeps (it drives if nobody has since)."""
+        self._successor = next(
+            (w for ws in self._waiters.values() for w in ws if w is not exclude), None
+        )
+        if self._successor is not None:
+            self._successor.wake()
+
+    async def _drive(self, waiter: _Waiter, deadline: float | None) -> None:
+        """Sweep for everyone until this waiter has news or reaches its deadline."""
+        self._driver = waiter
+        self._successor = None
+        try:
+            while True:
+                for entry in self._book.expire(self._clock.now()):
+                    if entry.last is not None:
+                        self._deliver(entry.last, expired=True)
+                if waiter.has_news or self._closed:
+                    break
+                wake = self._sweeper.next_wake(self._book)
+                if deadline is not None and (wake is None or wake > deadline):
+                    wake = deadline
+                replan = self._replan
+                with anyio.move_on_after(
+                    math.inf if wake is None else max(0.0, wake - anyio.current_time())
+                ):
+                    await replan.wait()
+                    continue  # new sessions to plan for
+                if deadline is not None and anyio.current_time() >= deadline:
+                    break
+                result = await self._sweeper.sweep(self._book)
+                for change in result.changes:
+                    self._deliver(change, expired=False)
+                for session_id, error in result.errors.items():
+                    for other in self._waiters.get(session_id, []):
+                        other.outcome = error
+                        other.wake()
+        finally:
+            self._driver = None
+            self._elect(exclude=waiter)
+
+    def _deliver(self, change: SessionSummary, *, expired: bool) -> None:
+        entry = self._book.tracked.get(change.id)
+        for waiter in self._waiters.get(change.id, []):
+            if not expired:
+                waiter.changes.append(change)
+            if entry is not None and entry.done:
+                waiter.outcome = self._outcome(change, expired)
+            waiter.wake()
+
+
+def new_book(
+    ids: Iterable[str] | WatchState,
+    *,
+    known_expiry: Callable[[str], datetime | None],
+    now: float,
+) -> WatchBook:
+    """A book tracking ``ids`` (or restored from a saved state)."""
+    book = WatchBook()
+    if isinstance(ids, WatchState):
+        restore(book, ids, now)
+        return book
+    if isinstance(ids, str):
+        raise TypeError("watch() takes a list of session ids, not a single string")
+    for session_id in ids:
+        book.track(session_id, expires_at=known_expiry(session_id), now=now)
+    return book
