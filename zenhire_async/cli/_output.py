@@ -99,7 +99,14 @@ class Output:
         from rich import box
         from rich.table import Table
 
-        table = Table(*columns, box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+        table = Table(
+            box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, collapse_padding=True
+        )
+        # The first column is the id people copy: never shortened; the others may be.
+        id_width = max((len(row[0]) for row in rows), default=0)
+        table.add_column(columns[0], no_wrap=True, min_width=max(id_width, len(columns[0])))
+        for name in columns[1:]:
+            table.add_column(name, no_wrap=True, overflow="ellipsis")
         for row in rows:
             table.add_row(*row)
         console.print(table)
