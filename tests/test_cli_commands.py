@@ -82,8 +82,9 @@ async def test_personas_create_prints_the_id_and_list_get_show_it(
 
 async def test_personas_list_all_walks_every_page(emu: Emulator, capsys: Captured) -> None:
     ids = {emu.create_persona(f"Role {n}", "en") for n in range(7)}
-    code, out, _ = await zenhire(emu, capsys, "personas", "list", "--limit", "3")
+    code, out, err = await zenhire(emu, capsys, "personas", "list", "--limit", "3")
     assert code == 0 and len(out.splitlines()) == 4  # header + one page of 3
+    assert err == "3 of 7 shown; more match: add --all, or --offset 3\n"
     code, out, _ = await zenhire(emu, capsys, "personas", "list", "--all", "--format", "json")
     assert code == 0
     assert {p["id"] for p in json.loads(out)} == ids
@@ -148,7 +149,7 @@ async def test_sessions_list_says_when_more_rows_match(emu: Emulator, capsys: Ca
     ids = {emu.create_session(persona, candidate_ref=f"c{n}") for n in range(5)}
     code, out, err = await zenhire(emu, capsys, "sessions", "list", "--limit", "2")
     assert code == 0 and len(out.splitlines()) == 3
-    assert "2 shown; more match: add --all, or --offset 2" in err
+    assert err == "2 of 5 shown; more match: add --all, or --offset 2\n"
 
     code, out, err = await zenhire(emu, capsys, "sessions", "list", "--all", "--format", "csv")
     assert {row["id"] for row in csv.DictReader(io.StringIO(out))} == ids

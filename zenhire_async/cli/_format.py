@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import msgspec
+
+from .. import Page
 
 __all__ = [
     "cell",
     "csv_cell",
     "duration",
+    "more_hint",
     "parse_timestamp",
     "timestamp",
     "write_csv",
@@ -20,6 +23,8 @@ __all__ = [
 ]
 
 EMPTY = "-"
+
+T = TypeVar("T")
 
 
 def timestamp(value: datetime | None) -> str:
@@ -61,6 +66,23 @@ def csv_cell(value: object) -> str:
     if isinstance(value, dict):
         return msgspec.json.encode(value).decode()
     return str(value)
+
+
+def more_hint(page: Page[T], offset: int) -> str | None:
+    """What to tell a reader of one page when more rows match (``None`` when none do)."""
+    shown = len(page.data)
+    if page.total is not None:
+        more = page.total > offset + shown
+    elif page.has_more is not None:
+        more = page.has_more
+    else:
+        more = page.next_cursor is not None
+    if not more:
+        return None
+    if page.next_cursor is not None:
+        return f"{shown} shown; more match: add --all"
+    total = f" of {page.total}" if page.total is not None else ""
+    return f"{shown}{total} shown; more match: add --all, or --offset {offset + shown}"
 
 
 def parse_timestamp(text: str) -> datetime:

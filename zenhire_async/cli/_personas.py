@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import anyio
 
 from .. import Persona, PersonaDetail, ZenHireClient
-from ._format import cell, timestamp
+from ._format import cell, more_hint, timestamp
 from ._output import Output, async_rows
 
 __all__ = ["register"]
@@ -38,12 +38,16 @@ def _row(persona: Persona) -> list[str]:
 async def list_(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int:
     """List personas, one page or ``--all``."""
     rows: AsyncIterator[Persona]
+    hint = None
     if args.all:
         rows = zh.personas.iter()
     else:
         page = await zh.personas.list(limit=args.limit, offset=args.offset)
         rows = async_rows(page.data)
+        hint = more_hint(page, args.offset)
     await out.rows(args.format, rows, columns=_COLUMNS, cells=_row, csv_fields=_CSV_FIELDS)
+    if hint is not None and args.format == "table":
+        out.note(hint)
     return 0
 
 

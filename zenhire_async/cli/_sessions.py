@@ -9,7 +9,7 @@ from typing import TypedDict
 
 from .. import SessionDetail, SessionSummary, ZenHireClient
 from ._errors import UsageError
-from ._format import cell, duration, parse_timestamp, timestamp
+from ._format import cell, duration, more_hint, parse_timestamp, timestamp
 from ._output import Output, async_rows
 
 __all__ = ["register"]
@@ -66,20 +66,16 @@ async def list_(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int
         "created_before": parse_timestamp(args.created_before) if args.created_before else None,
     }
     rows: AsyncIterator[SessionSummary]
+    hint = None
     if args.all:
         rows = zh.sessions.iter(**filters, page_size=100)
-        more = None
     else:
         page = await zh.sessions.list(**filters, limit=args.limit, offset=args.offset)
         rows = async_rows(page.data)
-        more = page.has_more if page.has_more is not None else page.next_cursor is not None
-        if page.total is not None:
-            more = page.total > args.offset + len(page.data)
-    count = await out.rows(
-        args.format, rows, columns=_COLUMNS, cells=_cells, csv_fields=_CSV_FIELDS
-    )
-    if more and args.format == "table":
-        out.note(f"{count} shown; more match: add --all, or --offset {args.offset + count}")
+        hint = more_hint(page, args.offset)
+    await out.rows(args.format, rows, columns=_COLUMNS, cells=_cells, csv_fields=_CSV_FIELDS)
+    if hint is not None and args.format == "table":
+        out.note(hint)
     return 0
 
 
