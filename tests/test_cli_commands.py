@@ -306,3 +306,14 @@ async def test_argparse_usage_errors_exit_2(capsys: Captured) -> None:
         await run(["sessions", "list", "--format", "xml"])
     assert exc.value.code == 2
     assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+async def test_cursor_pages_hint_at_all_and_all_follows_the_cursor(capsys: Captured) -> None:
+    async with Emulator(envelope="cursor") as emu:
+        persona = emu.create_persona("Backend", "en")
+        ids = {emu.create_session(persona, candidate_ref=f"c{n}") for n in range(5)}
+        code, out, err = await zenhire(emu, capsys, "sessions", "list", "--limit", "2")
+        assert code == 0 and len(out.splitlines()) == 3
+        assert err == "2 shown; more match: add --all\n"
+        code, out, err = await zenhire(emu, capsys, "sessions", "list", "--all", "--json")
+        assert {row["id"] for row in json.loads(out)} == ids
