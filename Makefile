@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict zenhire_async
+	$(BIN)/mypy --strict zenhire_async examples
 
 pytest: $(STAMP)
 	PYTHONASYNCIODEBUG=1 $(BIN)/python -m pytest

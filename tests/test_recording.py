@@ -87,3 +87,19 @@ async def test_download_into_a_directory_is_refused(
     session_id = await _completed(zh, emu)
     with pytest.raises(IsADirectoryError):
         await zh.sessions.download_recording(session_id, tmp_path)
+
+
+async def test_download_reports_progress_up_to_the_total(
+    zh: ZenHireClient, emu: Emulator, tmp_path: Path
+) -> None:
+    session_id = await _completed(zh, emu)
+    seen: list[tuple[int, int | None]] = []
+    nbytes = await zh.sessions.download_recording(
+        session_id,
+        tmp_path / "r.wav",
+        chunk_size=4096,
+        on_progress=lambda n, t: seen.append((n, t)),
+    )
+    assert len(seen) > 1
+    assert [n for n, _ in seen] == sorted(n for n, _ in seen)
+    assert seen[-1] == (nbytes, emu.recording_bytes)

@@ -69,8 +69,9 @@ async def test_sessions_this_client_created_are_swept_over_their_window() -> Non
         done = {r.id: r.status for r in seen if r.status in TERMINAL_STATUSES}
         assert set(done) == set(ids)
         assert all(done[i] == emu.session(i)["status"] for i in ids)
-        # Known creation times: list pages over the window did the work, not GETs.
-        assert emu.request_counts["GET /sessions/{id}"] < 30
+        # Known creation times: list pages over the window did most of the work; GETs only
+        # at the tail, when one or two sessions remain and a GET is cheaper than a page.
+        assert emu.request_counts["GET /sessions/{id}"] < 0.2 * polling_requests(emu)
         assert polling_requests(emu) < 0.05 * (300 * minutes * 60 / 5)
 
 

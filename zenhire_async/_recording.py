@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,9 +21,12 @@ import aiohttp
 
 from .errors import APIConnectionError
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "iter_chunks", "write_atomically"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "OnProgress", "iter_chunks", "write_atomically"]
 
 DEFAULT_CHUNK_SIZE = 256 * 1024
+
+OnProgress = Callable[[int, int | None], object]
+"""Called after each chunk with ``(bytes written so far, total bytes or None if unknown)``."""
 
 
 async def iter_chunks(resp: aiohttp.ClientResponse, chunk_size: int) -> AsyncIterator[bytes]:
@@ -45,7 +48,10 @@ def _flush_and_sync(fh: BinaryIO) -> None:
 
 
 async def write_atomically(
-    chunks: AsyncIterator[bytes], target: Path, expected_size: int | None
+    chunks: AsyncIterator[bytes],
+    target: Path,
+    expected_size: int | None,
+    on_progress: OnProgress | None = None,
 ) -> int:
     """Write ``chunks`` to ``target`` via a temp file and rename; return the bytes written."""
     # Disk writes go to the loop's default executor: off the event loop, and visible to
@@ -60,6 +66,8 @@ async def write_atomically(
             async for chunk in chunks:
                 await loop.run_in_executor(None, fh.write, chunk)
                 written += len(chunk)
+                if on_progress is not None:
+                    on_progress(written, expected_size)
             if expected_size is not None and written != expected_size:
                 raise APIConnectionError(
                     f"the recording ended after {written} of {expected_size} bytes"

@@ -1,4 +1,11 @@
-"""The ``zenhire`` command line, built on the SDK's public API only."""
+"""The ``zenhire`` command line, built on the SDK's public API.
+
+Each command group lives in its own module and registers its parser with a handler:
+``api_handler(client, args, output)`` for commands that talk to the API (the client is
+opened and closed here, once), ``local_handler(args, output)`` for ``demo`` and
+``emulator``. This module parses, runs the handler, and turns every error a user can meet
+into one line and an exit code (see ``_errors``).
+"""
 
 from __future__ import annotations
 
@@ -9,51 +16,86 @@ from collections.abc import Sequence
 import anyio
 
 from .._version import __version__
+from . import _demo, _emulator, _personas, _results, _sessions
+from ._errors import EXIT_INTERRUPTED, HANDLED_ERRORS, describe
+from ._options import debug_logging, global_options, make_client
+from ._output import Output
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "run"]
+
+_EPILOG = """\
+configuration: ZENHIRE_API_KEY and ZENHIRE_BASE_URL stand in for --api-key and --base-url.
+exit codes: 0 ok, 1 API or file error, 2 bad usage or input, 4 key refused or permission
+missing, 5 API unreachable, 130 interrupted.
+"""
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``zenhire`` argument parser with every command."""
     parser = argparse.ArgumentParser(
-        prog="zenhire", description="Command line for the ZenHire Interview API."
+        prog="zenhire",
+        description="Command line for the ZenHire Interview API.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[global_options(for_subcommand=False)],
     )
     parser.add_argument("--version", action="version", version=f"zenhire-async {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    demo = commands.add_parser(
-        "demo", help="run the whole interview flow against the embedded emulator"
-    )
-    demo.add_argument("--candidates", type=int, default=5, help="how many to invite (default 5)")
-    demo.add_argument("--out", default="demo-output", help="where to save results")
-    demo.add_argument("--seed", type=int, default=7, help="seed of the simulated candidates")
-
-    emulator = commands.add_parser("emulator", help="serve the API emulator for manual use")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=8080)
-    emulator.add_argument(
-        "--simulate", action="store_true", help="candidates open and finish links by themselves"
-    )
+    shared = global_options(for_subcommand=True)
+    _personas.register(commands, shared)
+    _sessions.register(commands, shared)
+    _results.register(commands, shared)
+    _demo.register(commands)
+    _emulator.register(commands)
     return parser
+
+
+def _handled(error: BaseException) -> BaseException | None:
+    """The user-facing error inside ``error`` (unwrapping a task group's single error)."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error if isinstance(error, HANDLED_ERRORS) else None
+
+
+async def _dispatch(args: argparse.Namespace, output: Output) -> int:
+    base_url: str | None = args.base_url
+    with debug_logging(args.verbose, output.stderr):
+        try:
+            if getattr(args, "api_handler", None) is None:
+                return int(await args.local_handler(args, output))
+            client = make_client(args)
+            base_url = client.base_url
+            async with client:
+                return int(await args.api_handler(client, args, output))
+        except Exception as error:
+            handled = _handled(error)
+            if handled is None:
+                raise
+            failure = describe(handled, base_url=base_url)
+            output.failure(failure)
+            return failure.exit_code
+
+
+async def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line inside an already running event loop; return the exit code.
+
+    ``main`` is this plus the event loop; tests and embedding applications call it directly.
+    Usage errors exit through ``SystemExit`` (code 2), as with any argparse program.
+    """
+    args = build_parser().parse_args(argv)
+    return await _dispatch(args, Output(json_mode=args.json))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    options = {}
+    if getattr(args, "virtual_time", False):
+        from ..testing import virtual_time_loop_factory
+
+        options["loop_factory"] = virtual_time_loop_factory
     try:
-        if args.command == "demo":
-            from ..testing import virtual_time_loop_factory
-            from ._demo import run_demo
-
-            return anyio.run(
-                run_demo,
-                args.candidates,
-                args.out,
-                args.seed,
-                backend_options={"loop_factory": virtual_time_loop_factory},
-            )
-        from ._emulator import serve
-
-        return anyio.run(serve, args.host, args.port, args.simulate)
+        return anyio.run(_dispatch, args, Output(json_mode=args.json), backend_options=options)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

@@ -10,24 +10,26 @@ takes about a second of real time. Nothing in the SDK is special-cased for it.
 
 from __future__ import annotations
 
-import asyncio
+import argparse
 import time
 from pathlib import Path
 
 import anyio
-import msgspec
 
 from .. import SessionDetail, SessionSummary, ZenHireClient
 from .._redact import redact_link
 from ..testing import Emulator, Simulation
+from ._output import Output
+from ._results import save_results
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
 
 
-async def run_demo(candidates: int, out: str, seed: int) -> int:
+async def run_demo(candidates: int, out: str, seed: int, output: Output | None = None) -> int:
     """Run the demo; returns 0 when every session reached a terminal status."""
+    output = output if output is not None else Output(json_mode=False)
     simulation = Simulation(open_delay=(30, 600), duration=(180, 1500), fail_probability=0.2)
     started_real, started_virtual = time.perf_counter(), anyio.current_time()
     out_dir = Path(out)
@@ -81,16 +83,10 @@ async def run_demo(candidates: int, out: str, seed: int) -> int:
             completed = [s for s in results.values() if s.status == "completed"]
             if completed:
                 first = completed[0]
-                await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
-                transcript = await zh.sessions.transcript(first.id)
-                document = msgspec.json.format(msgspec.json.encode(transcript.raw))
-                path = out_dir / f"{first.id}.transcript.json"
-                await asyncio.to_thread(path.write_bytes, document)
-                wav = out_dir / f"{first.id}.wav"
-                nbytes = await zh.sessions.download_recording(first.id, wav)
+                _, _, nbytes = await save_results(zh, first.id, out_dir, output)
                 print(
-                    f"\nSaved {len(transcript.turns)} transcript turns and a {nbytes}-byte "
-                    f"recording of {first.candidate_ref} to {out_dir}/"
+                    f"\nSaved the transcript and a {nbytes}-byte recording of "
+                    f"{first.candidate_ref} to {out_dir}/"
                 )
             print(f"\n{len(completed)} completed, {len(results) - len(completed)} failed.")
             virtual = (anyio.current_time() - started_virtual) / 60
@@ -100,3 +96,19 @@ async def run_demo(candidates: int, out: str, seed: int) -> int:
                 f"{real:.1f} s of real time.)"
             )
     return 0
+
+
+async def demo(args: argparse.Namespace, out: Output) -> int:
+    """``zenhire demo``."""
+    return await run_demo(args.candidates, args.out, args.seed, out)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``demo`` to the command line (it runs on the emulator's virtual-time loop)."""
+    p = commands.add_parser(
+        "demo", help="run the whole interview flow against the embedded emulator"
+    )
+    p.add_argument("--candidates", type=int, default=5, help="how many to invite (default 5)")
+    p.add_argument("--out", default="demo-output", help="where to save results")
+    p.add_argument("--seed", type=int, default=7, help="seed of the simulated candidates")
+    p.set_defaults(local_handler=demo, virtual_time=True)

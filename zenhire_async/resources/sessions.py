@@ -16,7 +16,7 @@ import anyio
 from .. import _protocol as proto
 from .._clock import LoopWallClock
 from .._http import Transport
-from .._recording import DEFAULT_CHUNK_SIZE, iter_chunks, write_atomically
+from .._recording import DEFAULT_CHUNK_SIZE, OnProgress, iter_chunks, write_atomically
 from .._validation import MetadataValue
 from .._watch_book import WatchBook, WatchState
 from ..models import Page, SessionDetail, SessionInvite, SessionSummary, Transcript
@@ -242,11 +242,14 @@ class Sessions:
         path: str | os.PathLike[str],
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        on_progress: OnProgress | None = None,
     ) -> int:
         """Stream the recording to ``path`` atomically and return the number of bytes.
 
         The file appears complete or not at all (a temporary file is renamed on success);
-        it is created with mode 0600, recordings being personal data.
+        it is created with mode 0600, recordings being personal data. ``on_progress`` is
+        called after each chunk with ``(bytes so far, total)`` — ``total`` from the
+        response's ``Content-Length``, ``None`` when the server did not send one.
         """
         target = Path(path)
         if await asyncio.to_thread(os.path.isdir, target):
@@ -254,5 +257,5 @@ class Sessions:
         spec = proto.session_artifact(session_id, "recording")
         async with self._transport.stream(spec) as resp:
             return await write_atomically(
-                iter_chunks(resp, chunk_size), target, resp.content_length
+                iter_chunks(resp, chunk_size), target, resp.content_length, on_progress
             )

@@ -1,0 +1,83 @@
+"""Global options of the ``zenhire`` command: credentials, endpoint, output mode, logging."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from .. import ZenHireClient
+from ._errors import UsageError
+
+__all__ = ["debug_logging", "global_options", "make_client"]
+
+API_KEY_ENV = "ZENHIRE_API_KEY"
+BASE_URL_ENV = "ZENHIRE_BASE_URL"
+
+
+def global_options(*, for_subcommand: bool) -> argparse.ArgumentParser:
+    """A parent parser with the global options.
+
+    The top-level parser holds the defaults; each subcommand gets the same options with
+    suppressed defaults, so ``zenhire --json sessions list`` and ``zenhire sessions list
+    --json`` mean the same and neither position overrides the other with a default.
+    """
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if for_subcommand else value
+
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=default(None),
+        help=f"API key (default ${API_KEY_ENV}; prefer the variable: arguments show in `ps`)",
+    )
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=default(None),
+        help=f"platform root (default ${BASE_URL_ENV}, else https://platform.zenhire.ai)",
+    )
+    group.add_argument(
+        "--json", action="store_true", default=default(False), help="machine-readable output"
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default(0),
+        help="debug logs of every request on stderr (keys and link tokens redacted)",
+    )
+    return parser
+
+
+def make_client(args: argparse.Namespace) -> ZenHireClient:
+    """A client from ``--api-key``/``--base-url`` or the environment."""
+    api_key = args.api_key or os.environ.get(API_KEY_ENV)
+    if not api_key:
+        raise UsageError(f"no API key: pass --api-key or set {API_KEY_ENV}")
+    return ZenHireClient(api_key=api_key, base_url=args.base_url or None)
+
+
+@contextmanager
+def debug_logging(verbosity: int, stream: TextIO) -> Iterator[None]:
+    """With ``-v``, send the SDK's (already redacted) DEBUG log lines to ``stream``."""
+    if verbosity < 1:
+        yield
+        return
+    logger = logging.getLogger("zenhire_async")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
