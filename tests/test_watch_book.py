@@ -55,8 +55,9 @@ def test_many_due_sessions_are_swept_with_list_pages_over_their_window() -> None
     plan = book.plan(now=10)
     assert isinstance(plan, ListPlan)
     assert plan.expected_pages == 3 and plan.max_pages is None
-    assert plan.created_after is not None and plan.created_after < T0
-    assert plan.created_before is not None and plan.created_before > T0 + timedelta(minutes=29)
+    # Creation times read from server rows: the window is exact (before is exclusive).
+    assert plan.created_after == T0
+    assert plan.created_before == T0 + timedelta(minutes=29, milliseconds=1)
     book.window_rows = 50_000  # the window turned out to be crowded with other sessions
     assert isinstance(book.plan(now=10), GetPlan)
 
@@ -99,3 +100,15 @@ def test_poll_budget_spaces_sweeps_by_their_cost() -> None:
     assert budget.delay(0) == 6.0  # 25 requests at 250/min
     budget.spend(25, started=6)
     assert budget.delay(6) == 6.0
+
+
+def test_a_window_estimated_from_link_expiry_gets_a_margin_for_clock_skew() -> None:
+    book = WatchBook()
+    expires = T0 + timedelta(days=7)
+    for i in range(150):
+        book.track(f"s{i}", expires_at=expires, now=0)
+    plan = book.plan(now=0)
+    assert isinstance(plan, ListPlan)
+    assert plan.created_after is not None and plan.created_before is not None
+    assert plan.created_after <= T0 - timedelta(minutes=5)
+    assert plan.created_before >= T0 + timedelta(minutes=5)

@@ -36,8 +36,11 @@ from .polling import PollCadence, link_expiry
 __all__ = ["GetPlan", "ListPlan", "Tracked", "WatchBook", "WatchState", "status_rank"]
 
 PAGE_SIZE = 100
-# Slack around the creation window: server and client clocks differ a little.
+# Slack around a creation window estimated from the client's clock (server and client
+# clocks differ a little); none is needed once every time in it comes from server rows,
+# beyond the millisecond that makes the exclusive ``created_before`` include the newest.
 WINDOW_MARGIN = timedelta(minutes=10)
+EXACT_MARGIN = timedelta(milliseconds=1)
 # A session due within this many seconds is refreshed with the current sweep.
 COALESCE_SECONDS = 2.0
 
@@ -58,6 +61,7 @@ class Tracked:
     id: str
     last: SessionSummary | None = None
     created_at: datetime | None = None
+    created_exact: bool = False  # created_at read from a server row, not estimated
     expires_at: datetime | None = None
     status_since: float = 0.0
     next_due: float = 0.0
@@ -106,6 +110,7 @@ class _SessionState(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     status: str | None = None
     created_at: datetime | None = None
+    created_exact: bool = False
     expires_at: datetime | None = None
     expired: bool = False
 
@@ -166,6 +171,7 @@ class WatchBook:
         if entry is None or entry.done:
             return None
         entry.created_at = row.created_at
+        entry.created_exact = True
         previous = entry.last
         if previous is not None and (
             row.status == previous.status or status_rank(row.status) < status_rank(previous.status)
@@ -219,7 +225,7 @@ class WatchBook:
             pages = math.ceil(len(unknown) / PAGE_SIZE) + 2
             return ListPlan(None, None, expected_pages=pages, max_pages=pages)
         listable = [t for t in pending if t.list_visible and t.created_at is not None]
-        window = _window(t.created_at for t in listable if t.created_at is not None)
+        window = _window(listable)
         if window is None:
             return GetPlan(tuple(t.id for t in due))
         rows = max(self.window_rows or 0, len(listable))
@@ -258,6 +264,7 @@ class WatchBook:
                     id=t.id,
                     status=t.status,
                     created_at=t.created_at,
+                    created_exact=t.created_exact,
                     expires_at=t.expires_at,
                     expired=t.expired,
                 )
@@ -266,11 +273,13 @@ class WatchBook:
         )
 
 
-def _window(created: Iterable[datetime]) -> tuple[datetime, datetime] | None:
-    times = list(created)
+def _window(entries: Iterable[Tracked]) -> tuple[datetime, datetime] | None:
+    times = [t.created_at for t in entries if t.created_at is not None]
     if not times:
         return None
-    return min(times) - WINDOW_MARGIN, max(times) + WINDOW_MARGIN
+    exact = all(t.created_exact for t in entries if t.created_at is not None)
+    after = min(times) - (timedelta(0) if exact else WINDOW_MARGIN)
+    return after, max(times) + (EXACT_MARGIN if exact else WINDOW_MARGIN)
 
 
 def restore(book: WatchBook, state: WatchState, now: float) -> Mapping[str, Tracked]:
@@ -278,7 +287,9 @@ def restore(book: WatchBook, state: WatchState, now: float) -> Mapping[str, Trac
     for saved in state.sessions:
         book.track(saved.id, expires_at=saved.expires_at, now=now)
         entry = book.tracked[saved.id]
-        entry.created_at = saved.created_at or entry.created_at
+        if saved.created_at is not None:
+            entry.created_at = saved.created_at
+            entry.created_exact = saved.created_exact
         if saved.expired or (saved.status is not None and saved.status in TERMINAL_STATUSES):
             entry.done = True
             entry.expired = saved.expired
