@@ -18,12 +18,12 @@ and raises :class:`~zenhire_async.errors.DecodeError` instead of looping.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ._protocol import PageResult
 from .errors import DecodeError
 
-__all__ = ["FetchPage", "iterate_pages"]
+__all__ = ["FetchPage", "PageWalker", "iterate_pages"]
 
 MAX_PAGES_WITHOUT_NEW_ROWS = 50
 
@@ -39,46 +39,73 @@ FetchPage = Callable[[int, str | None], Awaitable[PageResult[ItemT]]]
 """Fetch one page given ``(offset, cursor)``; ``cursor`` is ``None`` except in cursor mode."""
 
 
-async def iterate_pages(fetch: FetchPage[ItemT], *, page_size: int) -> AsyncGenerator[ItemT, None]:
-    """Yield every item of every page once, in the server's order."""
-    seen: set[str] = set()
-    offset = 0
-    cursor: str | None = None
-    previous_ids: list[str] | None = None
-    pages_without_new = 0
-    while True:
-        result = await fetch(offset, cursor)
+class PageWalker(Generic[ItemT]):
+    """The state of a walk through a list, one page per :meth:`next_page` call.
+
+    Usable where a suspended async generator would not be (a walk spread over several
+    calls of another iterator's ``__anext__``).
+    """
+
+    def __init__(self, fetch: FetchPage[ItemT], *, page_size: int) -> None:
+        self._fetch = fetch
+        self._page_size = page_size
+        self._seen: set[str] = set()
+        self._offset = 0
+        self._cursor: str | None = None
+        self._previous_ids: list[str] | None = None
+        self._pages_without_new = 0
+        self.pages = 0
+        self.rows = 0
+        self.done = False
+
+    async def next_page(self) -> list[ItemT]:
+        """The next page's items not yielded before; sets :attr:`done` after the last page."""
+        if self.done:
+            return []
+        result = await self._fetch(self._offset, self._cursor)
+        self.pages += 1
         page = result.page
+        self.rows += len(page.data)
         ids = [item.id for item in page.data]
-        if page.data and ids == previous_ids:
+        if page.data and ids == self._previous_ids:
             raise DecodeError("the server returned the same list page twice in a row")
-        previous_ids = ids
-        new = 0
+        self._previous_ids = ids
+        fresh = []
         for item in page.data:
-            if item.id not in seen:
-                seen.add(item.id)
-                new += 1
-                yield item
-        pages_without_new = 0 if new else pages_without_new + 1
-        if pages_without_new >= MAX_PAGES_WITHOUT_NEW_ROWS:
+            if item.id not in self._seen:
+                self._seen.add(item.id)
+                fresh.append(item)
+        self._pages_without_new = 0 if fresh else self._pages_without_new + 1
+        if self._pages_without_new >= MAX_PAGES_WITHOUT_NEW_ROWS:
             raise DecodeError(
                 f"{MAX_PAGES_WITHOUT_NEW_ROWS} list pages in a row brought no new rows"
             )
+        self.done = self._advance(result)
+        return fresh
+
+    def _advance(self, result: PageResult[ItemT]) -> bool:
+        """Move to the next page; return whether the list has ended."""
+        page = result.page
         if result.cursor_mode:
             if page.next_cursor is None:
-                return
-            if page.next_cursor == cursor:
+                return True
+            if page.next_cursor == self._cursor:
                 raise DecodeError("the server returned the same pagination cursor twice")
-            cursor = page.next_cursor
-            continue
+            self._cursor = page.next_cursor
+            return False
         if not page.data:
-            return
-        offset += len(page.data)
+            return True
+        self._offset += len(page.data)
         if page.has_more is not None:
-            if not page.has_more:
-                return
-        elif page.total is not None:
-            if offset >= page.total:
-                return
-        elif len(page.data) < page_size:
-            return
+            return not page.has_more
+        if page.total is not None:
+            return self._offset >= page.total
+        return len(page.data) < self._page_size
+
+
+async def iterate_pages(fetch: FetchPage[ItemT], *, page_size: int) -> AsyncGenerator[ItemT, None]:
+    """Yield every item of every page once, in the server's order."""
+    walker = PageWalker(fetch, page_size=page_size)
+    while not walker.done:
+        for item in await walker.next_page():
+            yield item

@@ -28,10 +28,9 @@ import math
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import anyio
 import backoff
@@ -49,13 +48,13 @@ from .errors import (
     ZenHireError,
 )
 from .models import SessionStatus, SessionSummary
-from .pagination import iterate_pages
+from .pagination import PageWalker
 from .polling import link_expiry
 
 if TYPE_CHECKING:
     from .resources.sessions import Sessions
 
-__all__ = ["PollBudget", "SessionWatch", "SharedWatcher", "Sweeper", "new_book"]
+__all__ = ["PollBudget", "SessionWatch", "SharedWatcher", "SweepRun", "Sweeper", "new_book"]
 
 TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
 _MAX_GETS_AT_ONCE = 8
@@ -90,7 +89,7 @@ class SweepResult:
 
 
 class Sweeper:
-    """Carries out a book's plans through the client, within the polling budget."""
+    """Starts sweeps for a book and keeps the polling budget and failure backoff."""
 
     def __init__(
         self, sessions: Sessions, budget: PollBudget, clock: LoopWallClock, rng: random.Random
@@ -114,84 +113,113 @@ class Sweeper:
                 due = min(due, self._clock.loop_time_of(expiry))
         return max(due, now + self._budget.delay(now), self._retry_at)
 
-    async def sweep(self, book: WatchBook) -> SweepResult:
-        """One sweep; transient failures are absorbed and delay the next one."""
+    def begin(self, book: WatchBook) -> SweepRun | None:
+        """Start the sweep that is due now (``None`` when nothing is due)."""
         started = anyio.current_time()
-        result = SweepResult()
         plan = book.plan(started)
-        try:
-            if isinstance(plan, ListPlan):
-                ids = await self._list(book, plan, result)
-                await self._get(book, GetPlan(tuple(ids)), result)
-            elif isinstance(plan, GetPlan):
-                await self._get(book, plan, result)
-        except TRANSIENT_ERRORS as error:
-            result.transient = error
-        failure = result.transient
+        return None if plan is None else SweepRun(self, book, plan, started)
+
+    def _finished(self, run: SweepRun, failure: ZenHireError | None) -> None:
+        if run.requests:
+            self._budget.spend(run.requests, run.started)
         if failure is None:
             self._failures = 0
-        else:
-            self._failures += 1
-            wait = backoff.full_jitter(min(60.0, 2.0**self._failures))
-            if isinstance(failure, RateLimitError) and failure.retry_after is not None:
-                wait = failure.retry_after
-            self._retry_at = anyio.current_time() + wait
-        if result.requests:
-            self._budget.spend(result.requests, started)
+            return
+        self._failures += 1
+        wait = backoff.full_jitter(min(60.0, 2.0**self._failures))
+        if isinstance(failure, RateLimitError) and failure.retry_after is not None:
+            wait = failure.retry_after
+        self._retry_at = anyio.current_time() + wait
+
+
+class SweepRun:
+    """One sweep in progress, advanced a page (or a batch of GETs) per :meth:`step`.
+
+    Changes are handed out after every step, so a session is reported as soon as the page
+    holding it arrives, not when the whole walk ends. A transient failure ends the run: the
+    next sweep reads the current state again, so nothing is lost.
+    """
+
+    def __init__(self, sweeper: Sweeper, book: WatchBook, plan: GetPlan | ListPlan, started: float):
+        self._sweeper = sweeper
+        self._book = book
+        self.started = started
+        self.requests = 0
+        self.done = False
+        self._plan = plan
+        self._gets: deque[str] = deque(plan.ids if isinstance(plan, GetPlan) else ())
+        self._walker: PageWalker[SessionSummary] | None = None
+        self._seen: set[str] = set()
+        self._unknown = {t.id for t in book.pending() if t.created_at is None}
+        if isinstance(plan, ListPlan):
+            filters = proto.SessionFilters.build(
+                created_after=plan.created_after, created_before=plan.created_before
+            )
+            sessions = sweeper._sessions
+
+            async def fetch(offset: int, cursor: str | None) -> proto.PageResult[SessionSummary]:
+                return await sessions._page(filters, PAGE_SIZE, offset, cursor)
+
+            self._walker = PageWalker(fetch, page_size=PAGE_SIZE)
+
+    async def step(self) -> SweepResult:
+        """Fetch the next page or batch of GETs and return what it taught."""
+        result = SweepResult()
+        try:
+            if self._walker is not None:
+                await self._list_step(self._walker, result)
+            elif self._gets:
+                await self._get_step(result)
+        except TRANSIENT_ERRORS as error:
+            result.transient = error
+        if result.transient is not None or (self._walker is None and not self._gets):
+            self.abandon(result.transient)
         return result
 
-    async def _list(self, book: WatchBook, plan: ListPlan, result: SweepResult) -> list[str]:
-        filters = proto.SessionFilters.build(
-            created_after=plan.created_after, created_before=plan.created_before
-        )
-        pages = 0
+    def abandon(self, failure: ZenHireError | None = None) -> None:
+        """End the run here, recording the requests it spent."""
+        if not self.done:
+            self.done = True
+            self._sweeper._finished(self, failure)
 
-        async def fetch(offset: int, cursor: str | None) -> proto.PageResult[SessionSummary]:
-            nonlocal pages
-            pages += 1
-            result.requests += 1
-            return await self._sessions._page(filters, PAGE_SIZE, offset, cursor)
+    async def _list_step(self, walker: PageWalker[SessionSummary], result: SweepResult) -> None:
+        self.requests += 1
+        for row in await walker.next_page():
+            if row.id in self._book.tracked:
+                self._seen.add(row.id)
+                self._unknown.discard(row.id)
+                self._note(row, result)
+        plan = self._plan
+        assert isinstance(plan, ListPlan)
+        found_all = plan.max_pages is not None and not self._unknown
+        out_of_pages = plan.max_pages is not None and walker.pages >= plan.max_pages
+        if walker.done or found_all or out_of_pages:
+            if plan.max_pages is None:
+                self._book.window_rows = walker.rows
+            self._walker = None
+            self._gets.extend(self._book.due_after_list(anyio.current_time(), self._seen, plan))
 
-        seen: set[str] = set()
-        rows = 0
-        unknown = {t.id for t in book.pending() if t.created_at is None}
-        async with aclosing(iterate_pages(fetch, page_size=PAGE_SIZE)) as walk:
-            async for row in walk:
-                rows += 1
-                if row.id in book.tracked:
-                    seen.add(row.id)
-                    unknown.discard(row.id)
-                    self._note(book, row, result)
-                if plan.max_pages is not None and (
-                    not unknown or (pages >= plan.max_pages and rows % PAGE_SIZE == 0)
-                ):
-                    break
-        if plan.max_pages is None:
-            book.window_rows = rows
-        return book.due_after_list(anyio.current_time(), seen, plan)
-
-    async def _get(self, book: WatchBook, plan: GetPlan, result: SweepResult) -> None:
-        limiter = anyio.Semaphore(_MAX_GETS_AT_ONCE)
+    async def _get_step(self, result: SweepResult) -> None:
+        batch = [self._gets.popleft() for _ in range(min(_MAX_GETS_AT_ONCE, len(self._gets)))]
+        self.requests += len(batch)
 
         async def one(session_id: str) -> None:
-            async with limiter:
-                result.requests += 1
-                try:
-                    row = await self._sessions.get(session_id)
-                except NotFoundError as error:
-                    result.errors[session_id] = error
-                    book.untrack(session_id)
-                except TRANSIENT_ERRORS as error:
-                    result.transient = error  # this one is looked at again next sweep
-                else:
-                    self._note(book, row, result)
+            try:
+                row = await self._sweeper._sessions.get(session_id)
+            except NotFoundError as error:
+                result.errors[session_id] = error
+                self._book.untrack(session_id)
+            except TRANSIENT_ERRORS as error:
+                result.transient = error  # the others of the batch still count
+            else:
+                self._note(row, result)
 
         async with anyio.create_task_group() as tg:
-            for session_id in plan.ids:
+            for session_id in batch:
                 tg.start_soon(one, session_id)
 
-    def _note(self, book: WatchBook, row: SessionSummary, result: SweepResult) -> None:
-        change = book.observe(row, anyio.current_time(), self._rng.random())
+    def _note(self, row: SessionSummary, result: SweepResult) -> None:
+        change = self._book.observe(row, anyio.current_time(), self._sweeper._rng.random())
         if change is not None:
             result.changes.append(change)
 
@@ -218,6 +246,7 @@ class SessionWatch:
         self._deadline: float | None = None
         self._queue: deque[SessionSummary] = deque()
         self._expired: set[str] = set()
+        self._run: SweepRun | None = None
 
     @property
     def expired(self) -> frozenset[str]:
@@ -236,6 +265,15 @@ class SessionWatch:
     def __aiter__(self) -> SessionWatch:
         return self
 
+    def _timed_out(self) -> NoReturn:
+        if self._run is not None:
+            self._run.abandon()
+            self._run = None
+        raise WaitTimeout(
+            f"{len(self._book.pending())} session(s) still unfinished after {self._timeout:g}s",
+            pending=self.pending,
+        )
+
     async def __anext__(self) -> SessionSummary:
         if self._deadline is None and self._timeout is not None:
             self._deadline = anyio.current_time() + self._timeout
@@ -246,18 +284,22 @@ class SessionWatch:
                     self._queue.append(entry.last)
             if self._queue:
                 break
-            wake = self._sweeper.next_wake(self._book)
-            if wake is None:
-                raise StopAsyncIteration
-            if self._deadline is not None and wake > self._deadline:
-                await anyio.sleep_until(self._deadline)
-                raise WaitTimeout(
-                    f"{len(self._book.pending())} session(s) still unfinished after "
-                    f"{self._timeout:g}s",
-                    pending=self.pending,
-                )
-            await anyio.sleep_until(wake)
-            result = await self._sweeper.sweep(self._book)
+            if self._deadline is not None and anyio.current_time() >= self._deadline:
+                self._timed_out()
+            if self._run is None:
+                wake = self._sweeper.next_wake(self._book)
+                if wake is None:
+                    raise StopAsyncIteration
+                if self._deadline is not None and wake > self._deadline:
+                    await anyio.sleep_until(self._deadline)
+                    self._timed_out()
+                await anyio.sleep_until(wake)
+                self._run = self._sweeper.begin(self._book)
+                if self._run is None:
+                    continue
+            result = await self._run.step()
+            if self._run.done:
+                self._run = None
             if result.errors:
                 raise next(iter(result.errors.values()))
             self._queue.extend(result.changes)
@@ -300,6 +342,7 @@ class SharedWatcher:
         self._waiters: dict[str, list[_Waiter]] = {}
         self._driver: _Waiter | None = None
         self._successor: _Waiter | None = None  # woken to take over driving
+        self._run: SweepRun | None = None  # a sweep a previous driver left half-way
         self._replan = anyio.Event()
         self._closed = False
 
@@ -399,18 +442,25 @@ class SharedWatcher:
                         self._deliver(entry.last, expired=True)
                 if waiter.has_news or self._closed:
                     break
-                wake = self._sweeper.next_wake(self._book)
-                if deadline is not None and (wake is None or wake > deadline):
-                    wake = deadline
-                replan = self._replan
-                with anyio.move_on_after(
-                    math.inf if wake is None else max(0.0, wake - anyio.current_time())
-                ):
-                    await replan.wait()
-                    continue  # new sessions to plan for
-                if deadline is not None and anyio.current_time() >= deadline:
-                    break
-                result = await self._sweeper.sweep(self._book)
+                if self._run is None:
+                    wake = self._sweeper.next_wake(self._book)
+                    if deadline is not None and (wake is None or wake > deadline):
+                        wake = deadline
+                    replan = self._replan
+                    with anyio.move_on_after(
+                        math.inf if wake is None else max(0.0, wake - anyio.current_time())
+                    ):
+                        await replan.wait()
+                        continue  # new sessions to plan for
+                    if deadline is not None and anyio.current_time() >= deadline:
+                        break
+                    self._run = self._sweeper.begin(self._book)
+                    if self._run is None:
+                        continue
+                run = self._run
+                result = await run.step()
+                if run.done and self._run is run:
+                    self._run = None
                 for change in result.changes:
                     self._deliver(change, expired=False)
                 for session_id, error in result.errors.items():
