@@ -33,6 +33,7 @@ failures and orphans are kept as lists because the report returns them.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import secrets
@@ -374,7 +375,12 @@ async def bulk_invite(
             f"concurrency must be an integer from 1 to {MAX_CONCURRENCY}, got {concurrency!r}"
         )
     total = len(candidates) if isinstance(candidates, Sized) else None
-    writer, state, is_new = JournalWriter.open(journal, persona_id, secrets.token_hex(8))
+    # Reading back a long journal is file work: off the loop, like every journal write;
+    # shielded, so that a cancellation cannot leave the file open and locked.
+    with anyio.CancelScope(shield=True):
+        writer, state, is_new = await asyncio.get_running_loop().run_in_executor(
+            None, JournalWriter.open, journal, persona_id, secrets.token_hex(8)
+        )
     try:
         if is_new:
             await writer.append(
