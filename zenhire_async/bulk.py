@@ -27,7 +27,7 @@ memory object stream of ``concurrency`` slots; ``concurrency`` workers take rows
 Every request goes through the client, hence its pacer: a 429 pauses every worker. A fatal
 error (401, 403, 402, 404 persona) sets the stop flag: the reader stops, workers drop rows not
 yet started, rows in flight finish and are journaled, and :class:`BulkInviteError` carries
-the partial report. Per row, the whole job keeps only a 13-byte entry (``RowKeyTable``);
+the partial report. Per row, the whole job keeps only a 13-byte slot (``RowKeyTable``);
 failures and orphans are kept as lists because the report returns them.
 """
 
