@@ -1,5 +1,15 @@
 """zenhire-async: the asyncio SDK for the ZenHire Interview API."""
 
+from ._journal import (
+    AttemptRecord,
+    CreatedRecord,
+    FailedRecord,
+    JobRecord,
+    JournalRecord,
+    OrphanRecord,
+    export_links_csv,
+    read_journal,
+)
 from ._version import __version__
 from ._watch_book import WatchState
 from .client import DEFAULT_BASE_URL, ZenHireClient
@@ -10,6 +20,7 @@ from .errors import (
     ArtifactNotReadyError,
     AuthenticationError,
     BadRequestError,
+    BulkInviteError,
     DecodeError,
     InsufficientCreditsError,
     LinkExpiredError,
@@ -22,6 +33,9 @@ from .errors import (
 )
 from .models import (
     TERMINAL_STATUSES,
+    BulkFailure,
+    BulkInviteReport,
+    BulkProgress,
     Candidate,
     ConsentMode,
     Feedback,
@@ -49,17 +63,27 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "ArtifactNotReadyError",
+    "AttemptRecord",
     "AuthenticationError",
     "BadRequestError",
+    "BulkFailure",
+    "BulkInviteError",
+    "BulkInviteReport",
+    "BulkProgress",
     "Candidate",
     "ConsentMode",
+    "CreatedRecord",
     "DecodeError",
+    "FailedRecord",
     "Feedback",
     "InsufficientCreditsError",
     "JSONObject",
     "JSONValue",
+    "JobRecord",
+    "JournalRecord",
     "LinkExpiredError",
     "NotFoundError",
+    "OrphanRecord",
     "Page",
     "PermissionDeniedError",
     "Persona",
@@ -81,4 +105,6 @@ __all__ = [
     "ZenHireClient",
     "ZenHireError",
     "__version__",
+    "export_links_csv",
+    "read_journal",
 ]

@@ -16,7 +16,8 @@ Everything the SDK raises for a failed call derives from :class:`ZenHireError`::
     │   └── APITimeoutError          an attempt ran out of time
     ├── DecodeError              a 2xx body that does not match the contract
     ├── WaitTimeout              a wait's ``timeout`` passed; ``last`` is what was seen last
-    └── LinkExpiredError         the session is still ``initiated`` but its link can't be used
+    ├── LinkExpiredError         the session is still ``initiated`` but its link can't be used
+    └── BulkInviteError          a bulk invite stopped on a fatal error; ``report`` is partial
 
 Branch on the class or on :attr:`APIError.code`, never on the message. Arguments that break a
 documented limit raise the builtin :class:`ValueError` before any request is sent.
@@ -31,7 +32,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .models import JSONValue, SessionSummary
+    from .models import BulkInviteReport, JSONValue, SessionSummary
 
 __all__ = [
     "APIConnectionError",
@@ -40,6 +41,7 @@ __all__ = [
     "ArtifactNotReadyError",
     "AuthenticationError",
     "BadRequestError",
+    "BulkInviteError",
     "DecodeError",
     "InsufficientCreditsError",
     "LinkExpiredError",
@@ -189,3 +191,17 @@ class LinkExpiredError(ZenHireError):
     def __init__(self, message: str, *, session: SessionSummary) -> None:
         super().__init__(message)
         self.session = session
+
+
+class BulkInviteError(ZenHireError):
+    """A bulk invite stopped early on an error that no further row could get past.
+
+    401, 403, 402 (``INSUFFICIENT_CREDITS``) or 404 (no such persona): no new row was started
+    after it, rows in flight finished and are in the journal. ``report`` is the partial
+    :class:`~zenhire_async.BulkInviteReport`; the fatal error is ``__cause__``. Fix the cause
+    and run again with the same journal: rows with a link are skipped.
+    """
+
+    def __init__(self, message: str, *, report: BulkInviteReport) -> None:
+        super().__init__(message)
+        self.report = report

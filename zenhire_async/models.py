@@ -20,6 +20,9 @@ from ._redact import redact_link
 __all__ = [
     "DEFAULT_LINK_LIFETIME",
     "TERMINAL_STATUSES",
+    "BulkFailure",
+    "BulkInviteReport",
+    "BulkProgress",
     "Candidate",
     "ConsentMode",
     "Feedback",
@@ -210,6 +213,55 @@ class Candidate(_Model, frozen=True, kw_only=True):
     candidate_ref: str
     tags: list[str] | None = None
     metadata: dict[str, str | int | float | bool] | None = None
+
+
+class BulkFailure(_Model, frozen=True, kw_only=True):
+    """One row of a bulk invite that got no link in this run.
+
+    ``code`` is the API's error code (``"VALIDATION_ERROR"``, ``"INSUFFICIENT_CREDITS"``, …),
+    ``"HTTP_<status>"`` when the server gave none, or an SDK code: ``INVALID_ROW`` (broke a
+    documented limit, checked before any request), ``DUPLICATE_REF`` (the ref appeared earlier
+    in the input), ``CONNECTION_ERROR``, ``TIMEOUT``, ``DECODE_ERROR``. ``candidate_ref`` is
+    ``None`` only for a row that had none; ``index`` is the row's 0-based input position.
+    """
+
+    candidate_ref: str | None
+    code: str
+    message: str
+    index: int | None = None
+
+
+class BulkProgress(_Model, frozen=True, kw_only=True):
+    """Counts of a running bulk invite, given to ``on_progress`` (at least once a second).
+
+    ``done`` = ``created`` + ``skipped`` + ``failed``; ``total`` is the number of rows when
+    the input has a length, else ``None``.
+    """
+
+    done: int
+    created: int
+    skipped: int
+    failed: int
+    orphans: int
+    in_flight: int
+    total: int | None = None
+
+
+class BulkInviteReport(_Model, frozen=True, kw_only=True):
+    """What a bulk invite did in this run.
+
+    ``created`` rows got a link (it is in the journal), ``skipped`` rows already had one from
+    an earlier run on the same journal, ``failed`` lists the rows without a link (a re-run
+    retries them), ``orphans`` the ids of sessions whose link never reached the SDK (they
+    stay ``initiated``, are never started and never charged). ``elapsed`` is in seconds.
+    """
+
+    job_id: str
+    created: int
+    skipped: int
+    failed: list[BulkFailure]
+    orphans: list[str]
+    elapsed: float
 
 
 class Page(_Model, Generic[T], frozen=True, kw_only=True):

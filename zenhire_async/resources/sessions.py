@@ -6,7 +6,7 @@ import asyncio
 import os
 import random
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -16,10 +16,20 @@ import anyio
 from .. import _protocol as proto
 from .._clock import LoopWallClock
 from .._http import Transport
-from .._recording import DEFAULT_CHUNK_SIZE, OnProgress, iter_chunks, write_atomically
+from .._recording import DEFAULT_CHUNK_SIZE, iter_chunks, write_atomically
+from .._recording import OnProgress as OnDownloadProgress
 from .._validation import MetadataValue
 from .._watch_book import WatchBook, WatchState
-from ..models import Page, SessionDetail, SessionInvite, SessionSummary, Transcript
+from ..bulk import CandidateInput, bulk_invite
+from ..bulk import OnProgress as OnBulkProgress
+from ..models import (
+    BulkInviteReport,
+    Page,
+    SessionDetail,
+    SessionInvite,
+    SessionSummary,
+    Transcript,
+)
 from ..pagination import iterate_pages
 from ..polling import OnStatus
 from ..watching import PollBudget, SessionWatch, SharedWatcher, Sweeper, new_book
@@ -79,6 +89,43 @@ class Sessions:
         while len(self._expiries) > _KNOWN_EXPIRIES_MAX:
             self._expiries.popitem(last=False)
         return invite
+
+    async def bulk_invite(
+        self,
+        persona_id: str,
+        candidates: Iterable[CandidateInput] | AsyncIterable[CandidateInput],
+        *,
+        consent_mode: str,
+        journal: str | os.PathLike[str],
+        concurrency: int = 8,
+        on_progress: OnBulkProgress | None = None,
+    ) -> BulkInviteReport:
+        """Give every candidate exactly one link, recorded in ``journal``; safe to re-run.
+
+        ``candidates`` is an iterable or async iterable of :class:`~zenhire_async.Candidate`
+        or mappings with ``candidate_ref`` (required, the row's identity), ``tags``,
+        ``metadata``; it is streamed, never loaded whole. ``journal`` is an append-only JSON
+        lines file (mode 0600) that receives every link before the row counts as done; run
+        again with the same file after a crash or a fatal error and rows with a link are
+        skipped, the rest retried. Each session carries the metadata marker ``zh_job`` /
+        ``zh_row`` (counted against the metadata limits) by which sessions created without
+        their answer reaching us are found and reported as ``orphans``.
+
+        Invalid rows and duplicate refs are reported in ``failed``, not fatal. A 401, 403,
+        402 or 404 (no such persona) stops the job: rows in flight finish, and
+        :class:`~zenhire_async.BulkInviteError` carries the partial report. ``on_progress``
+        (sync or async) gets :class:`~zenhire_async.BulkProgress` at least once a second.
+        """
+        return await bulk_invite(
+            self,
+            self._clock,
+            persona_id,
+            candidates,
+            consent_mode=consent_mode,
+            journal=journal,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
 
     # -- reading --------------------------------------------------------------------------
 
@@ -242,7 +289,7 @@ class Sessions:
         path: str | os.PathLike[str],
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-        on_progress: OnProgress | None = None,
+        on_progress: OnDownloadProgress | None = None,
     ) -> int:
         """Stream the recording to ``path`` atomically and return the number of bytes.
 

@@ -1,0 +1,73 @@
+"""Checks shared by the bulk-invite tests: the invariants a finished job must satisfy."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from zenhire_async import CreatedRecord, JobRecord, OrphanRecord, read_journal
+from zenhire_async.testing import Emulator
+
+ALL_FAULTS = (
+    "lost_response",
+    "truncated",
+    "reset",
+    "500",
+    "502_html",
+    "503",
+    "429",
+    "empty",
+    "slow",
+    "redirect",
+    "stale_read",
+)
+
+
+def add_every_fault(emu: Emulator, total_rate: float) -> None:
+    """Inject every fault kind so that about ``total_rate`` of requests get one."""
+    for kind in ALL_FAULTS:
+        emu.faults.add(kind, rate=total_rate / len(ALL_FAULTS))  # type: ignore[arg-type]
+
+
+def check_job_invariants(emu: Emulator, journal: Path, refs: list[str]) -> dict[str, int]:
+    """Assert the guarantees of a finished bulk invite; return a few counts for messages.
+
+    * every ref has exactly one ``created`` record, whose link is the one the emulator minted
+      and delivered for that session;
+    * every session the emulator created for the job is either a ref's recorded session or
+      journaled as an orphan, and every undelivered session is an orphan;
+    * no ref has two sessions besides its orphans, and no orphan was ever started.
+    """
+    records = list(read_journal(journal))
+    job = records[0]
+    assert isinstance(job, JobRecord)
+    created: dict[str, list[CreatedRecord]] = defaultdict(list)
+    orphans: set[str] = set()
+    for record in records:
+        if isinstance(record, CreatedRecord):
+            created[record.candidate_ref].append(record)
+        elif isinstance(record, OrphanRecord):
+            orphans.add(record.session_id)
+    assert sorted(created) == sorted(refs)
+    recorded: dict[str, str] = {}
+    for ref, rows in created.items():
+        assert len(rows) == 1, f"{ref} has {len(rows)} created records"
+        row = rows[0]
+        assert emu.links[row.session_id] == row.candidate_link
+        assert row.session_id in emu.delivered_session_ids
+        recorded[row.session_id] = ref
+    job_sessions = [
+        s for s in emu.sessions_of() if (s["metadata"] or {}).get("zh_job") == job.job_id
+    ]
+    live_per_ref: Counter[str] = Counter()
+    for session in job_sessions:
+        if session["id"] in recorded:
+            assert session["candidate_ref"] == recorded[session["id"]]
+            live_per_ref[session["candidate_ref"]] += 1
+        else:
+            assert session["id"] in orphans, f"session {session['id']} is neither kept nor orphan"
+            assert session["status"] == "initiated"
+    assert all(count == 1 for count in live_per_ref.values())
+    assert emu.undelivered_session_ids <= orphans
+    assert orphans.isdisjoint(recorded)
+    return {"sessions": len(job_sessions), "orphans": len(orphans)}

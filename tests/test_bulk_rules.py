@@ -1,0 +1,74 @@
+"""The pure parts of bulk invites: the row-key table and the judging of errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from zenhire_async import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    DecodeError,
+    InsufficientCreditsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+from zenhire_async._bulk_rules import Verdict, failure_code, judge
+from zenhire_async._rowset import ROW_KEY_BYTES, RowKeyTable, row_key, row_marker
+
+
+def test_row_keys_are_stable_distinct_and_short() -> None:
+    assert row_key("ats-1") == row_key("ats-1") != row_key("ats-2")
+    assert len(row_key("ats-1")) == ROW_KEY_BYTES
+    assert len(row_marker(row_key("x" * 256))) == 24
+
+
+def test_row_key_table_keeps_every_key_through_growth() -> None:
+    table = RowKeyTable()
+    keys = [row_key(f"ats-{i}") for i in range(20_000)]
+    for i, key in enumerate(keys):
+        assert table.add_flags(key, 1 + i % 2) == 0
+    assert len(table) == 20_000
+    assert all(table.get(key) == 1 + i % 2 for i, key in enumerate(keys))
+    assert table.add_flags(keys[0], 2) == 1 and table.get(keys[0]) == 3
+    assert table.get(row_key("never")) == 0
+    assert table.nbytes < 20_000 * 40  # packed: far below a set of ints (~75 bytes a key)
+    with pytest.raises(ValueError, match="row key"):
+        table.set(b"short", 1)
+
+
+def _api(cls: type[APIError], status: int, **kw: float) -> APIError:
+    return cls("m", status=status, code=None, retry_after=kw.get("retry_after"))
+
+
+@pytest.mark.parametrize(
+    ("error", "verdict", "code"),
+    [
+        (_api(AuthenticationError, 401), Verdict.FATAL, "HTTP_401"),
+        (_api(PermissionDeniedError, 403), Verdict.FATAL, "HTTP_403"),
+        (_api(InsufficientCreditsError, 402), Verdict.FATAL, "HTTP_402"),
+        (_api(NotFoundError, 404), Verdict.FATAL, "HTTP_404"),
+        (_api(RateLimitError, 429, retry_after=3), Verdict.REFUSED, "HTTP_429"),
+        (_api(ServerError, 503, retry_after=3), Verdict.REFUSED, "HTTP_503"),
+        (_api(ServerError, 503), Verdict.AMBIGUOUS, "HTTP_503"),
+        (_api(ServerError, 500), Verdict.AMBIGUOUS, "HTTP_500"),
+        (_api(APIError, 307), Verdict.AMBIGUOUS, "HTTP_307"),
+        (_api(BadRequestError, 400), Verdict.REJECTED, "HTTP_400"),
+        (APIConnectionError("x"), Verdict.AMBIGUOUS, "CONNECTION_ERROR"),
+        (APIConnectionError("x", request_sent=False), Verdict.REFUSED, "CONNECTION_ERROR"),
+        (APITimeoutError("x"), Verdict.AMBIGUOUS, "TIMEOUT"),
+        (DecodeError("x"), Verdict.AMBIGUOUS, "DECODE_ERROR"),
+    ],
+)
+def test_judge_and_code(error: Exception, verdict: Verdict, code: str) -> None:
+    assert judge(error) is verdict  # type: ignore[arg-type]
+    assert failure_code(error) == code  # type: ignore[arg-type]
+
+
+def test_the_server_code_wins() -> None:
+    error = InsufficientCreditsError("m", status=402, code="INSUFFICIENT_CREDITS")
+    assert failure_code(error) == "INSUFFICIENT_CREDITS"

@@ -1,0 +1,287 @@
+"""The bulk-invite journal: an append-only JSON-lines file that never loses a link.
+
+One JSON object per line, each tagged by ``"type"``:
+
+* ``job`` — the first line: the job id (the ``zh_job`` marker) and the persona;
+* ``attempt`` — written *before* a create request is sent for ``candidate_ref``;
+* ``created`` — the session, its ``candidate_link`` and ``expires_at``: the row is done;
+* ``failed`` — the row failed (``code``, ``message``); it is retried on the next run;
+* ``orphan`` — a session of the row whose link never reached us (``session_id``).
+
+Every record is written with one ``write`` on an ``O_APPEND`` descriptor and ``fsync``'d
+before the caller goes on, so a record the job acted upon is on disk. The file is created
+with mode 0600 (links are secrets) and locked (``flock``) while a job runs, so that two
+processes never run the same job at once. A crash can only tear the *last* line (no newline
+yet): readers ignore it and a resuming job cuts it off before appending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TypeAlias, Union
+
+import anyio
+import msgspec
+
+from ._redact import redact_link
+from ._rowset import RowKeyTable, row_key
+
+try:  # POSIX; elsewhere the journal is simply not locked
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "CREATED",
+    "AttemptRecord",
+    "CreatedRecord",
+    "FailedRecord",
+    "JobRecord",
+    "JournalRecord",
+    "JournalWriter",
+    "OrphanRecord",
+    "ResumeState",
+    "export_links_csv",
+    "read_journal",
+]
+
+JOURNAL_VERSION = 1
+CREATED = 2
+"""Row-table flag: the journal holds a ``created`` record for the row."""
+
+_FILE_MODE = 0o600
+
+
+class _Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Common base of journal records."""
+
+
+class JobRecord(_Record, frozen=True, kw_only=True, tag="job"):
+    """The journal's first line: which job (``job_id`` is the ``zh_job`` marker) and persona."""
+
+    job_id: str
+    persona_id: str
+    version: int = JOURNAL_VERSION
+    at: datetime | None = None
+
+
+class AttemptRecord(_Record, frozen=True, kw_only=True, tag="attempt"):
+    """A create request for ``candidate_ref`` is about to be sent."""
+
+    candidate_ref: str
+    at: datetime | None = None
+
+
+class CreatedRecord(_Record, frozen=True, kw_only=True, tag="created"):
+    """The row's session and its candidate link (a secret: ``repr`` hides the token)."""
+
+    candidate_ref: str
+    session_id: str
+    candidate_link: str
+    expires_at: datetime
+    at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"CreatedRecord(candidate_ref={self.candidate_ref!r}, session_id={self.session_id!r}, "
+            f"candidate_link={redact_link(self.candidate_link)!r}, "
+            f"expires_at={self.expires_at!r})"
+        )
+
+    __str__ = __repr__
+
+
+class FailedRecord(_Record, frozen=True, kw_only=True, tag="failed"):
+    """The row failed with ``code`` (the API's error code, or an SDK code such as
+    ``INVALID_ROW`` / ``DUPLICATE_REF``); ``index`` is its 0-based position in the input."""
+
+    candidate_ref: str | None
+    code: str
+    message: str
+    index: int | None = None
+    at: datetime | None = None
+
+
+class OrphanRecord(_Record, frozen=True, kw_only=True, tag="orphan"):
+    """A session of the row whose link never reached the SDK. It stays ``initiated``, is
+    never started and never charged."""
+
+    candidate_ref: str
+    session_id: str
+    at: datetime | None = None
+
+
+JournalRecord: TypeAlias = Union[  # noqa: UP007 - a tagged union for msgspec
+    JobRecord, AttemptRecord, CreatedRecord, FailedRecord, OrphanRecord
+]
+"""Any record of a bulk-invite journal."""
+
+_decoder = msgspec.json.Decoder(JournalRecord)
+_encoder = msgspec.json.Encoder()
+
+
+def _lines(path: Path) -> Iterator[tuple[int, int, JournalRecord]]:
+    """(line number, end offset, record) of every complete line; a torn last line is skipped."""
+    offset = 0
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n"):
+                return  # torn by a crash mid-write: never acted upon
+            offset += len(line)
+            if not line.strip():
+                continue
+            try:
+                record = _decoder.decode(line)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise ValueError(
+                    f"{path}: line {number} is not a bulk-invite journal record ({exc})"
+                ) from None
+            yield number, offset, record
+
+
+def read_journal(path: str | os.PathLike[str]) -> Iterator[JournalRecord]:
+    """Every record of a bulk-invite journal, in order (a torn last line is ignored).
+
+    Raises ``ValueError`` when a complete line is not a journal record.
+    """
+    for _, _, record in _lines(Path(path)):
+        yield record
+
+
+def export_links_csv(journal: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
+    """Write ``candidate_ref,candidate_link,expires_at`` of every created row to ``out``.
+
+    For the mailer. The CSV holds links, so it is created with mode 0600. Returns the number
+    of rows written.
+    """
+    count = 0
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, _FILE_MODE)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["candidate_ref", "candidate_link", "expires_at"])
+        for record in read_journal(journal):
+            if isinstance(record, CreatedRecord):
+                writer.writerow(
+                    [record.candidate_ref, record.candidate_link, record.expires_at.isoformat()]
+                )
+                count += 1
+    return count
+
+
+@dataclass(slots=True)
+class ResumeState:
+    """What a journal tells a job that (re)starts on it."""
+
+    job_id: str
+    rows: RowKeyTable = field(default_factory=RowKeyTable)
+    """Row key -> ``CREATED`` for every row with a link on record."""
+    pending: set[bytes] = field(default_factory=set)
+    """Rows with an attempt and no ``created`` record: their session may exist."""
+    orphans: set[str] = field(default_factory=set)
+    """Sessions already recorded as orphans."""
+    created: int = 0
+
+
+def _resume_state(path: Path, persona_id: str) -> tuple[ResumeState | None, int]:
+    """Read an existing journal: its state, and the offset where its last good line ends."""
+    state: ResumeState | None = None
+    end = 0
+    for number, offset, record in _lines(path):
+        end = offset
+        if state is None:
+            if not isinstance(record, JobRecord):
+                raise ValueError(f"{path}: line {number} should be the job record")
+            if record.persona_id != persona_id:
+                raise ValueError(
+                    f"{path} is the journal of a job for persona {record.persona_id}, "
+                    f"not {persona_id}: use another journal file"
+                )
+            state = ResumeState(job_id=record.job_id)
+        elif isinstance(record, AttemptRecord):
+            state.pending.add(row_key(record.candidate_ref))
+        elif isinstance(record, CreatedRecord):
+            key = row_key(record.candidate_ref)
+            state.pending.discard(key)
+            if not state.rows.add_flags(key, CREATED) & CREATED:
+                state.created += 1
+        elif isinstance(record, OrphanRecord):
+            state.orphans.add(record.session_id)
+    return state, end
+
+
+class JournalWriter:
+    """The open, locked journal of one running job."""
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self._fd = fd
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], persona_id: str, new_job_id: str
+    ) -> tuple[JournalWriter, ResumeState, bool]:
+        """Open (or create) the journal, lock it and read it back.
+
+        Returns the writer, the resume state and whether the job is new (its job record still
+        has to be written with :meth:`append`). Raises ``RuntimeError`` when another process
+        holds the journal.
+        """
+        target = Path(path)
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        fd = os.open(target, flags, _FILE_MODE)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise RuntimeError(
+                        f"the journal {target} is in use by another running job"
+                    ) from None
+            state, end = _resume_state(target, persona_id)
+            if os.fstat(fd).st_size > end:
+                os.ftruncate(fd, end)  # cut a torn last line (or a stray empty header)
+            if state is None:
+                os.fchmod(fd, _FILE_MODE)  # an empty file given to us becomes the journal
+                return cls(fd, target), ResumeState(job_id=new_job_id), True
+            return cls(fd, target), state, False
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _write(self, data: bytes) -> None:
+        with self._lock:
+            if self._fd < 0:
+                raise RuntimeError("the journal is closed")
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+
+    async def append(self, record: JournalRecord) -> None:
+        """Append ``record`` and return once it is on disk (fsync'd).
+
+        The write runs in the loop's executor (off the event loop; visible to loops that
+        track executor work, as the testing package's virtual-time loop does). It is shielded
+        from cancellation: a record is either wholly written or, after a crash, a torn tail.
+        """
+        data = _encoder.encode(record) + b"\n"
+        with anyio.CancelScope(shield=True):
+            await asyncio.get_running_loop().run_in_executor(None, self._write, data)
+
+    def close(self) -> None:
+        """Release the lock and close the file (idempotent)."""
+        with self._lock:
+            fd, self._fd = self._fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
