@@ -25,203 +25,21 @@ paced:
 from __future__ import annotations
 
 import math
-import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import anyio
-import backoff
 
-from . import _protocol as proto
 from ._clock import LoopWallClock
-from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook, WatchState, restore
-from .errors import (
-    APIConnectionError,
-    LinkExpiredError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    WaitTimeout,
-    ZenHireError,
-)
-from .models import SessionStatus, SessionSummary
-from .pagination import PageWalker
-from .polling import link_expiry
+from ._sweep import PollBudget, Sweeper, SweepRun
+from ._watch_book import WatchBook, WatchState, restore
+from .errors import LinkExpiredError, WaitTimeout
+from .models import SessionSummary
 
-if TYPE_CHECKING:
-    from .resources.sessions import Sessions
-
-__all__ = ["PollBudget", "SessionWatch", "SharedWatcher", "SweepRun", "Sweeper", "new_book"]
-
-TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
-_MAX_GETS_AT_ONCE = 8
-
-
-class PollBudget:
-    """The share of a client's request rate that polling may use, as a schedule of slots."""
-
-    def __init__(self, per_minute: int, share: float) -> None:
-        if not 0 < share <= 1:
-            raise ValueError(f"polling_share must be in (0, 1], got {share!r}")
-        self.per_second = per_minute * share / 60.0
-        self._next_free = -math.inf
-
-    def delay(self, now: float) -> float:
-        """Seconds to wait before polling may send again."""
-        return max(0.0, self._next_free - now)
-
-    def spend(self, requests: int, started: float) -> None:
-        """Record a sweep of ``requests`` that started at ``started``."""
-        self._next_free = max(self._next_free, started) + requests / self.per_second
-
-
-@dataclass(slots=True)
-class SweepResult:
-    """What one sweep learnt: reportable changes, and per-session errors (unknown ids)."""
-
-    changes: list[SessionSummary] = field(default_factory=list)
-    errors: dict[str, ZenHireError] = field(default_factory=dict)
-    requests: int = 0
-    transient: ZenHireError | None = None
-
-
-class Sweeper:
-    """Starts sweeps for a book and keeps the polling budget and failure backoff."""
-
-    def __init__(
-        self, sessions: Sessions, budget: PollBudget, clock: LoopWallClock, rng: random.Random
-    ) -> None:
-        self._sessions = sessions
-        self._budget = budget
-        self._clock = clock
-        self._rng = rng
-        self._failures = 0
-        self._retry_at = -math.inf
-
-    def next_wake(self, book: WatchBook) -> float | None:
-        """When the next sweep (or expiry) is due for ``book``; ``None``: nothing pending."""
-        due = book.next_wake()
-        if due is None:
-            return None
-        now = anyio.current_time()
-        for entry in book.pending():
-            if entry.last is not None and entry.status == SessionStatus.INITIATED:
-                expiry = link_expiry(entry.last, entry.expires_at)
-                due = min(due, self._clock.loop_time_of(expiry))
-        return max(due, now + self._budget.delay(now), self._retry_at)
-
-    def begin(self, book: WatchBook) -> SweepRun | None:
-        """Start the sweep that is due now (``None`` when nothing is due)."""
-        started = anyio.current_time()
-        plan = book.plan(started)
-        return None if plan is None else SweepRun(self, book, plan, started)
-
-    def _finished(self, run: SweepRun, failure: ZenHireError | None) -> None:
-        if run.requests:
-            self._budget.spend(run.requests, run.started)
-        if failure is None:
-            self._failures = 0
-            return
-        self._failures += 1
-        wait = backoff.full_jitter(min(60.0, 2.0**self._failures))
-        if isinstance(failure, RateLimitError) and failure.retry_after is not None:
-            wait = failure.retry_after
-        self._retry_at = anyio.current_time() + wait
-
-
-class SweepRun:
-    """One sweep in progress, advanced a page (or a batch of GETs) per :meth:`step`.
-
-    Changes are handed out after every step, so a session is reported as soon as the page
-    holding it arrives, not when the whole walk ends. A transient failure ends the run: the
-    next sweep reads the current state again, so nothing is lost.
-    """
-
-    def __init__(self, sweeper: Sweeper, book: WatchBook, plan: GetPlan | ListPlan, started: float):
-        self._sweeper = sweeper
-        self._book = book
-        self.started = started
-        self.requests = 0
-        self.done = False
-        self._plan = plan
-        self._gets: deque[str] = deque(plan.ids if isinstance(plan, GetPlan) else ())
-        self._walker: PageWalker[SessionSummary] | None = None
-        self._seen: set[str] = set()
-        self._unknown = {t.id for t in book.pending() if t.created_at is None}
-        if isinstance(plan, ListPlan):
-            filters = proto.SessionFilters.build(
-                created_after=plan.created_after, created_before=plan.created_before
-            )
-            sessions = sweeper._sessions
-
-            async def fetch(offset: int, cursor: str | None) -> proto.PageResult[SessionSummary]:
-                return await sessions._page(filters, PAGE_SIZE, offset, cursor)
-
-            self._walker = PageWalker(fetch, page_size=PAGE_SIZE)
-
-    async def step(self) -> SweepResult:
-        """Fetch the next page or batch of GETs and return what it taught."""
-        result = SweepResult()
-        try:
-            if self._walker is not None:
-                await self._list_step(self._walker, result)
-            elif self._gets:
-                await self._get_step(result)
-        except TRANSIENT_ERRORS as error:
-            result.transient = error
-        if result.transient is not None or (self._walker is None and not self._gets):
-            self.abandon(result.transient)
-        return result
-
-    def abandon(self, failure: ZenHireError | None = None) -> None:
-        """End the run here, recording the requests it spent."""
-        if not self.done:
-            self.done = True
-            self._sweeper._finished(self, failure)
-
-    async def _list_step(self, walker: PageWalker[SessionSummary], result: SweepResult) -> None:
-        self.requests += 1
-        for row in await walker.next_page():
-            if row.id in self._book.tracked:
-                self._seen.add(row.id)
-                self._unknown.discard(row.id)
-                self._note(row, result)
-        plan = self._plan
-        assert isinstance(plan, ListPlan)
-        found_all = plan.max_pages is not None and not self._unknown
-        out_of_pages = plan.max_pages is not None and walker.pages >= plan.max_pages
-        if walker.done or found_all or out_of_pages:
-            if plan.max_pages is None:
-                self._book.window_rows = walker.rows
-            self._walker = None
-            self._gets.extend(self._book.due_after_list(anyio.current_time(), self._seen, plan))
-
-    async def _get_step(self, result: SweepResult) -> None:
-        batch = [self._gets.popleft() for _ in range(min(_MAX_GETS_AT_ONCE, len(self._gets)))]
-        self.requests += len(batch)
-
-        async def one(session_id: str) -> None:
-            try:
-                row = await self._sweeper._sessions.get(session_id)
-            except NotFoundError as error:
-                result.errors[session_id] = error
-                self._book.untrack(session_id)
-            except TRANSIENT_ERRORS as error:
-                result.transient = error  # the others of the batch still count
-            else:
-                self._note(row, result)
-
-        async with anyio.create_task_group() as tg:
-            for session_id in batch:
-                tg.start_soon(one, session_id)
-
-    def _note(self, row: SessionSummary, result: SweepResult) -> None:
-        change = self._book.observe(row, anyio.current_time(), self._sweeper._rng.random())
-        if change is not None:
-            result.changes.append(change)
+__all__ = ["PollBudget", "SessionWatch", "SharedWatcher", "Sweeper", "new_book"]
 
 
 class SessionWatch:
