@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import aiohttp
 import anyio
 import pytest
 from aiohttp import web
@@ -110,18 +111,26 @@ async def test_pacing_avoids_429s_against_a_server_with_the_same_limit() -> None
         assert emu.request_counts["GET /personas"] == 150
 
 
-async def test_user_agent_and_key_header(emu: Emulator) -> None:
+@pytest.mark.parametrize("borrowed", [False, True], ids=["own session", "borrowed session"])
+async def test_user_agent_and_key_header(emu: Emulator, borrowed: bool) -> None:
     seen: list[dict[str, str]] = []
 
     async def handler(request: web.Request) -> web.Response:
         seen.append(dict(request.headers))
         return web.json_response({"status": "ok"})
 
-    async with _server({"/api/v1/health": handler, "/api/v1/credits": handler}) as url:
-        async with ZenHireClient(api_key="zh_api_secret_abc123", base_url=url) as zh:
-            await zh.health()
-            await zh.credits()
-    assert seen[0]["User-Agent"].startswith(f"zenhire-async/{__version__}")
+    async with (
+        _server({"/api/v1/health": handler, "/api/v1/credits": handler}) as url,
+        aiohttp.ClientSession() as session,
+        ZenHireClient(
+            api_key="zh_api_secret_abc123", base_url=url, session=session if borrowed else None
+        ) as zh,
+    ):
+        await zh.health()
+        await zh.credits()
+    for headers in seen:
+        assert headers["User-Agent"].startswith(f"zenhire-async/{__version__}")
+        assert headers["Accept"] == "application/json"
     assert "X-API-Key" not in seen[0]  # health needs no key
     assert seen[1]["X-API-Key"] == "zh_api_secret_abc123"
 

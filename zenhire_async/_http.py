@@ -116,6 +116,24 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
+        self._root = base_url.path.rstrip("/")
+        # Built once: each request reuses them (they are immutable).
+        self._timeouts = {
+            False: aiohttp.ClientTimeout(total=timeout),
+            True: aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
+        }
+        # Built once (aiohttp copies what it is given). A session of our own sends the fixed
+        # headers by default, so that a request adds only its own; a borrowed one gets all.
+        fixed = {} if session is None else {"Accept": "application/json", "User-Agent": USER_AGENT}
+        self._header_sets = {
+            (authenticated, has_body): {
+                **fixed,
+                **({"X-API-Key": api_key} if authenticated else {}),
+                **({"Content-Type": "application/json"} if has_body else {}),
+            }
+            for authenticated in (False, True)
+            for has_body in (False, True)
+        }
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
@@ -141,7 +159,7 @@ class Transport:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
-                headers={"User-Agent": USER_AGENT},
+                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
                 auto_decompress=True,
             )
         return self._session
@@ -154,12 +172,7 @@ class Transport:
             await session.close()
 
     def _headers(self, spec: RequestSpec) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if spec.authenticated:
-            headers["X-API-Key"] = self._api_key
-        if spec.body is not None:
-            headers["Content-Type"] = "application/json"
-        return headers
+        return self._header_sets[spec.authenticated, spec.body is not None]
 
     def _redirect_target(self, current: URL, location: str | None) -> URL | None:
         """The same-origin URL a redirect points to, or ``None`` when we must not follow it."""
@@ -186,48 +199,45 @@ class Transport:
         if self.pacer is not None and isinstance(error, APIError) and error.status == 429:
             self.pacer.pause(error.retry_after if error.retry_after is not None else 1.0)
 
-    @asynccontextmanager
-    async def _attempt(
+    async def _open(  # noqa: RET503 - the loop returns or raises; _refuse_redirect raises
         self, spec: RequestSpec, *, stream: bool
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """One attempt (with same-origin redirects): yields a 2xx response or raises.
+    ) -> aiohttp.ClientResponse:
+        """One attempt (with same-origin redirects): a successful response, body unread.
 
-        Network failures while the caller reads the body inside the ``async with`` are mapped
-        to :class:`APIConnectionError` too, so a truncated body is a retryable failure.
+        The caller owns the response: it enters ``async with resp`` at once, with no await
+        in between, and maps network failures while reading the body with
+        :func:`_connection_error`, so that a truncated body is a retryable failure too.
+        A plain coroutine rather than a context manager: this is every request's hot path.
         """
         session = self._client_session()
         await self._pace()
-        started = anyio.current_time()
-        url = self._base_url.with_path(self._base_url.path.rstrip("/") + spec.path)
+        started = self._loop.time() if self._loop is not None else 0.0
+        url = self._base_url.with_path(self._root + spec.path)
         if spec.params:
             url = url.with_query(list(spec.params))
-        timeout = (
-            aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=self._timeout)
-            if stream
-            else aiohttp.ClientTimeout(total=self._timeout)
-        )
+        timeout = self._timeouts[stream]
         for _ in range(_MAX_REDIRECTS + 1):
             try:
-                async with session.request(
+                resp = await session.request(
                     spec.method,
                     url,
                     data=spec.body,
                     headers=self._headers(spec),
                     timeout=timeout,
                     allow_redirects=False,
-                ) as resp:
+                )
+                if resp.status < 400 and resp.status not in _REDIRECT_STATUSES:
+                    self._log(spec, started, resp.status, resp.headers.get("X-Request-Id"))
+                    return resp
+                async with resp:
                     if resp.status in _REDIRECT_STATUSES:
                         target = self._redirect_target(url, resp.headers.get("Location"))
                         if target is None or spec.method != "GET":
                             self._refuse_redirect(spec, resp.status)
                         url = target
                         continue
-                    if resp.status >= 400:
-                        body = await resp.read()
-                        raise error_from_response(resp.status, body, resp.headers, self._api_key)
-                    self._log(spec, started, resp.status, resp.headers.get("X-Request-Id"))
-                    yield resp
-                    return
+                    body = await resp.read()
+                    raise error_from_response(resp.status, body, resp.headers, self._api_key)
             except _NETWORK_ERRORS as exc:
                 raise _connection_error(exc, timeout=self._timeout) from exc
             except ZenHireError as error:
@@ -236,6 +246,18 @@ class Transport:
                 self._log(spec, started, status, request_id, error)
                 raise
         self._refuse_redirect(spec, 310)
+
+    @asynccontextmanager
+    async def _attempt(
+        self, spec: RequestSpec, *, stream: bool
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """:meth:`_open` as a context manager that maps network failures in its body."""
+        resp = await self._open(spec, stream=stream)
+        try:
+            async with resp:
+                yield resp
+        except _NETWORK_ERRORS as exc:
+            raise _connection_error(exc, timeout=self._timeout) from exc
 
     async def _call(self, spec: RequestSpec, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it succeeds or the retry policy gives up; raise the last error."""
@@ -264,8 +286,12 @@ class Transport:
         """Send ``spec`` (with retries) and return the whole successful response."""
 
         async def once() -> Response:
-            async with self._attempt(spec, stream=False) as resp:
-                return Response(resp.status, dict(resp.headers), await resp.read())
+            resp = await self._open(spec, stream=False)
+            try:
+                async with resp:
+                    return Response(resp.status, resp.headers, await resp.read())
+            except _NETWORK_ERRORS as exc:
+                raise _connection_error(exc, timeout=self._timeout) from exc
 
         return await self._call(spec, once)
 
@@ -292,7 +318,7 @@ class Transport:
     ) -> None:
         if not logger.isEnabledFor(logging.DEBUG):
             return
-        elapsed_ms = (anyio.current_time() - started) * 1000
+        elapsed_ms = (asyncio.get_running_loop().time() - started) * 1000
         outcome = str(status) if status is not None else type(error).__name__
         logger.debug(
             "%s %s -> %s elapsed=%.1fms request_id=%s%s",

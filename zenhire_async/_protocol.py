@@ -8,6 +8,7 @@ to a decoder below. Decoders are built once, at import, and decode straight from
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,8 +73,12 @@ class RequestSpec:
         return self.method == "GET"
 
 
+_URL_SAFE_ID = re.compile(r"[A-Za-z0-9._~-]+")  # what quote() would leave as is
+
+
 def _id(field_name: str, value: str) -> str:
-    return quote(v.require_id(field_name, value), safe="")
+    text = v.require_id(field_name, value)
+    return text if _URL_SAFE_ID.fullmatch(text) else quote(text, safe="")
 
 
 _json_encoder = msgspec.json.Encoder()

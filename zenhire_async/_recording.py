@@ -21,9 +21,10 @@ import aiohttp
 
 from .errors import APIConnectionError
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "OnProgress", "iter_chunks", "write_atomically"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "WRITE_BATCH", "OnProgress", "iter_chunks", "write_atomically"]
 
 DEFAULT_CHUNK_SIZE = 256 * 1024
+WRITE_BATCH = 1024 * 1024
 
 OnProgress = Callable[[int, int | None], object]
 """Called after each chunk with ``(bytes written so far, total bytes or None if unknown)``."""
@@ -42,9 +43,15 @@ async def iter_chunks(resp: aiohttp.ClientResponse, chunk_size: int) -> AsyncIte
         ) from exc
 
 
-def _flush_and_sync(fh: BinaryIO) -> None:
+def _write_and_sync(fh: BinaryIO, last: list[bytes]) -> None:
+    fh.writelines(last)
     fh.flush()
     os.fsync(fh.fileno())
+
+
+def _consume(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def write_atomically(
@@ -55,26 +62,44 @@ async def write_atomically(
 ) -> int:
     """Write ``chunks`` to ``target`` via a temp file and rename; return the bytes written."""
     # Disk writes go to the loop's default executor: off the event loop, and visible to
-    # loops that track executor work (the testing package's virtual-time loop does).
+    # loops that track executor work (the testing package's virtual-time loop does). They
+    # go in batches of about WRITE_BATCH bytes, one executor hop per batch rather than per
+    # network chunk, and each batch is written while the next one arrives: at most two
+    # batches are held.
     loop = asyncio.get_running_loop()
     directory = target.parent
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
     tmp = Path(tmp_name)
     written = 0
+    pending: asyncio.Future[None] | None = None
     try:
         with os.fdopen(fd, "wb") as fh:
+            batch: list[bytes] = []
+            batched = 0
             async for chunk in chunks:
-                await loop.run_in_executor(None, fh.write, chunk)
-                written += len(chunk)
+                batch.append(chunk)
+                batched += len(chunk)
                 if on_progress is not None:
-                    on_progress(written, expected_size)
+                    on_progress(written + batched, expected_size)
+                if batched >= WRITE_BATCH:
+                    if pending is not None:
+                        await pending
+                    pending = loop.run_in_executor(None, fh.writelines, batch)
+                    written += batched
+                    batch, batched = [], 0
+            if pending is not None:
+                await pending
+            written += batched
             if expected_size is not None and written != expected_size:
                 raise APIConnectionError(
                     f"the recording ended after {written} of {expected_size} bytes"
                 )
-            await loop.run_in_executor(None, _flush_and_sync, fh)
+            await loop.run_in_executor(None, _write_and_sync, fh, batch)
         os.replace(tmp, target)
     except BaseException:
+        if pending is not None and not pending.done():
+            # Closing the file above waited for the write; only its outcome is left to drop.
+            pending.add_done_callback(_consume)
         # Synchronous on purpose: it must run even while the task is being cancelled.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -1,0 +1,1 @@
+"""Benchmarks of zenhire-async against its peers; run with ``python -m benchmarks``."""
