@@ -129,3 +129,30 @@ async def test_bad_arguments(zh: ZenHireClient) -> None:
         await zh.sessions.await_completion("abc", timeout=-1)
     with pytest.raises(ValueError, match="session_id"):
         await zh.sessions.await_completion("a/b")
+
+
+async def test_a_flaky_detail_fetch_after_completion_is_waited_out(
+    zh: ZenHireClient, emu: Emulator
+) -> None:
+    persona = await zh.personas.create("Engineer", "en")
+    # Created by this client: their windows are known, so one list page sees all three.
+    ids = [(await zh.sessions.create(persona.id, consent_mode="explicit")).id for _ in range(3)]
+    for i in ids:
+        emu.start_session(i)
+        emu.complete_session(i, rating=4)
+    # The detail GETs after the list row fail 14 times: each of the three concurrent fetches
+    # runs through all 4 attempts of the transport, and some fail beyond that.
+    emu.faults.add("503", count=14, route="GET /sessions/{id}", retry_after=1)
+    emu.reset_counts()
+    results: list[SessionDetail] = []
+
+    async def one(i: str) -> None:
+        results.append(await zh.sessions.await_completion(i))
+
+    async with anyio.create_task_group() as tg:
+        for i in ids:
+            tg.start_soon(one, i)
+    assert [r.status for r in results] == ["completed"] * 3
+    assert all(r.feedback is not None for r in results)  # the detail, not the list row
+    assert emu.request_counts["GET /sessions"] >= 1
+    assert emu.faults.injected["503"] == 14

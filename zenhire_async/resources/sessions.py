@@ -18,10 +18,13 @@ from .._clock import LoopWallClock
 from .._http import Transport
 from .._recording import DEFAULT_CHUNK_SIZE, iter_chunks, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
+from .._retry import RetryPolicy
+from .._sweep import TRANSIENT_ERRORS
 from .._validation import MetadataValue
 from .._watch_book import WatchBook, WatchState
 from ..bulk import CandidateInput, bulk_invite
 from ..bulk import OnProgress as OnBulkProgress
+from ..errors import WaitTimeout
 from ..models import (
     BulkInviteReport,
     Page,
@@ -228,6 +231,7 @@ class Sessions:
             raise RuntimeError("this ZenHireClient is closed; create a new one")
         if self._shared is None:
             self._shared = SharedWatcher(self._sweeper(), self._clock, WatchBook())
+        deadline = None if timeout is None else anyio.current_time() + timeout
         last = await self._shared.wait(
             session_id,
             expires_at=self._expiries.get(session_id),
@@ -236,7 +240,27 @@ class Sessions:
         )
         if isinstance(last, SessionDetail):
             return last
-        return await self.get(session_id)  # list rows lack persona and feedback
+        return await self._terminal_detail(last, deadline)
+
+    async def _terminal_detail(self, last: SessionSummary, deadline: float | None) -> SessionDetail:
+        """The detail of a session seen terminal on a list row (for persona and feedback).
+
+        Transient failures are waited out like the rest of the wait, up to its deadline.
+        """
+        delays = RetryPolicy().delays()
+        while True:
+            try:
+                return await self.get(last.id)
+            except TRANSIENT_ERRORS:
+                pause = next(delays)
+                if deadline is not None and anyio.current_time() + pause >= deadline:
+                    raise WaitTimeout(
+                        f"session {last.id} finished ({last.status}) but its detail could not "
+                        "be fetched before the timeout",
+                        last=last,
+                        pending={last.id: last},
+                    ) from None
+                await anyio.sleep(pause)
 
     def watch(
         self, session_ids: Iterable[str] | WatchState, *, timeout: float | None = None
