@@ -104,18 +104,36 @@ def run(quick: bool) -> dict[str, object]:
             results.append(result)
     rows = [
         {
-            "name": f"watch {int(r['sessions']):,} sessions created {r['created']}",
+            "case": f"{int(r['sessions']):,} sessions, created {r['created']}",
             "metric": "polling requests/min",
             "value": r["watcher_per_minute"],
-            "baseline": r["naive_per_minute"],
-            "baseline_name": "naive GET per session, same freshness",
-            "ratio": r["ratio"],
-            "goal": f"<= {GOAL_RATIO:.0%} of naive" if r["sessions"] >= 10_000 else "",
-            "met": r["ratio"] <= GOAL_RATIO if r["sessions"] >= 10_000 else None,
+            "baseline": "naive GET per session at the same freshness",
+            "baseline_value": r["naive_per_minute"],
+            "ratio": round(1 / r["ratio"], 1),
+            **(
+                {
+                    "goal": f"≥ {1 / GOAL_RATIO:.0f}× fewer (≤ 2 % of naive)",
+                    "met": r["ratio"] <= GOAL_RATIO,
+                }
+                if r["sessions"] >= 10_000 and r["created"] == "at once"
+                else {}
+            ),
         }
         for r in results
     ]
-    return {"name": "watch", "rows": rows, "raw": results}
+    notes = [
+        "Virtual-time emulator; candidates open after 30–900 s and talk for 300–1200 s.",
+        "Freshness: mean delay between a completion and its report; naive polling with "
+        "period 2 × that delay has the same mean delay.",
+        "'created 500/min' spreads creation at the bulk-invite pace; sessions finished "
+        "before the watch began cost the naive poller nothing, so the ratio is lower.",
+    ]
+    return {
+        "title": "3. Watching (ratio = naive ÷ ours)",
+        "rows": rows,
+        "notes": notes,
+        "params": {"raw": results},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "notice mean/max s",
     )
     print("  ".join(f"{h:>17}" for h in header))
-    for r in report["raw"]:  # type: ignore[attr-defined]
+    for r in report["params"]["raw"]:  # type: ignore[index]
         cells = (
             f"{r['sessions']:,}",
             f"{r['created']}",

@@ -47,8 +47,10 @@ def _now() -> float:
         return 0.0
 
 
-# Link lifetimes of sessions this client created, for ``await_completion``; bounded.
-_KNOWN_EXPIRIES_MAX = 10_000
+# Link lifetimes of the sessions this client created last, for ``await_completion`` and
+# ``watch`` (exact expiry, and a known creation window). Bounded so that a 100,000-row bulk
+# invite does not keep them all: older ones are found by a bounded list walk instead.
+_KNOWN_EXPIRIES_MAX = 2_000
 
 
 class Sessions:
