@@ -236,3 +236,15 @@ def save(name: str, result: Mapping[str, Any], quick: bool) -> Path:
     }
     path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def standalone(name: str, doc: str | None, run: Callable[[bool], Mapping[str, Any]]) -> None:
+    """The command line of one benchmark run alone: ``python benchmarks/bench_NAME.py [--quick]``.
+
+    Prints the benchmark's table as the harness would.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(doc or name).splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the small sizes used in CI")
+    print(markdown_table([normalise(name, run(parser.parse_args().quick))]))

@@ -9,7 +9,6 @@ Before timing, every contender's result is checked equal to ours (see ``check_eq
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import orjson
 
 from benchmarks import _payloads, _peers
-from benchmarks._harness import Row, comparison_row, interleaved_rounds, markdown_table, normalise
+from benchmarks._harness import Row, comparison_row, interleaved_rounds, standalone
 
 CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "page of 100 rows": ("page", lambda: _payloads.session_page(100)),
@@ -104,6 +103,4 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(markdown_table([normalise("decode", run(parser.parse_args().quick))]))
+    standalone("decode", __doc__, run)

@@ -9,14 +9,13 @@ hand-written client imports).
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
 import sys
 from typing import Any
 
-from benchmarks._harness import Row, comparison_row, markdown_table, normalise
+from benchmarks._harness import Row, comparison_row, standalone
 
 CONTENDERS = {
     "ours": "import zenhire_async",
@@ -78,6 +77,4 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(markdown_table([normalise("import", run(parser.parse_args().quick))]))
+    standalone("import", __doc__, run)

@@ -15,7 +15,6 @@ Every contender checks the status and decodes the body to a typed ``SessionDetai
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import time
@@ -29,7 +28,7 @@ import httpx
 import msgspec
 
 from benchmarks import _peers
-from benchmarks._harness import Row, comparison_row, markdown_table, normalise
+from benchmarks._harness import Row, comparison_row, standalone
 from benchmarks._server import API_KEY, serve
 from zenhire_async import ZenHireClient
 from zenhire_async.models import SessionDetail
@@ -171,6 +170,4 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(markdown_table([normalise("overhead", run(parser.parse_args().quick))]))
+    standalone("overhead", __doc__, run)

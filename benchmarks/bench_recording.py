@@ -9,7 +9,6 @@ with 256 KiB chunks. The file is deleted after each download.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -18,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import Row, comparison_row, markdown_table, normalise
+from benchmarks._harness import Row, comparison_row, standalone
 from benchmarks._server import serve
 
 MIB = 1024 * 1024
@@ -95,6 +94,4 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    print(markdown_table([normalise("recording", run(parser.parse_args().quick))]))
+    standalone("recording", __doc__, run)
