@@ -9,7 +9,9 @@ rows).
 run's input, created according to the journal). It is the only state a bulk job keeps per row
 for its whole length, so it is packed: an open-addressing table of 12-byte keys and one flag
 byte per slot in two ``bytearray``s, 3/8 to 3/4 full — 17 to 35 bytes a row, against 70-100
-for a Python ``set`` of ints or ``dict`` of bytes.
+for a Python ``set`` of ints or ``dict`` of bytes. The table is split into 16 shards by the
+key's last byte, so growing one shard briefly holds its old and new arrays (1/16 of the
+table) instead of the whole table twice: the peak stays close to the steady size.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ __all__ = ["ROW_KEY_BYTES", "RowKeyTable", "row_key", "row_marker"]
 
 ROW_KEY_BYTES = 12
 _EMPTY = bytes(ROW_KEY_BYTES)
-_MIN_SLOTS = 1024
+_MIN_SLOTS = 64
+_SHARDS = 16
 
 
 def row_key(candidate_ref: str) -> bytes:
@@ -37,8 +40,8 @@ def row_marker(key: bytes) -> str:
     return key.hex()
 
 
-class RowKeyTable:
-    """A growable map from row key to a small set of flag bits (``int`` 0-255)."""
+class _Shard:
+    """One open-addressing table of row keys and their flag bytes."""
 
     def __init__(self) -> None:
         self._slots = _MIN_SLOTS
@@ -72,8 +75,6 @@ class RowKeyTable:
 
     def set(self, key: bytes, flags: int) -> None:
         """Set the flags of ``key`` (inserting it when new)."""
-        if len(key) != ROW_KEY_BYTES or key == _EMPTY:
-            raise ValueError("not a row key")
         slot = self._find(key)
         start = slot * ROW_KEY_BYTES
         if self._keys[start : start + ROW_KEY_BYTES] == _EMPTY:
@@ -82,12 +83,6 @@ class RowKeyTable:
         self._flags[slot] = flags
         if self._used * 4 > self._slots * 3:  # keep the load under 3/4
             self._grow()
-
-    def add_flags(self, key: bytes, flags: int) -> int:
-        """OR ``flags`` into the flags of ``key``; return the flags it had before."""
-        before = self.get(key)
-        self.set(key, before | flags)
-        return before
 
     def _grow(self) -> None:
         old_keys, old_flags = self._keys, self._flags
@@ -101,3 +96,39 @@ class RowKeyTable:
                 new = self._find(key)
                 self._keys[new * ROW_KEY_BYTES : (new + 1) * ROW_KEY_BYTES] = key
                 self._flags[new] = flags
+
+
+class RowKeyTable:
+    """A growable map from row key to a small set of flag bits (``int`` 0-255)."""
+
+    def __init__(self) -> None:
+        self._shards = [_Shard() for _ in range(_SHARDS)]
+
+    def __len__(self) -> int:
+        return sum(len(shard) for shard in self._shards)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the table's arrays."""
+        return sum(shard.nbytes for shard in self._shards)
+
+    def _shard(self, key: bytes) -> _Shard:
+        # The last byte picks the shard; slots within a shard come from the first eight.
+        return self._shards[key[-1] % _SHARDS]
+
+    def get(self, key: bytes) -> int:
+        """The flags of ``key`` (0 when it was never set)."""
+        return self._shard(key).get(key)
+
+    def set(self, key: bytes, flags: int) -> None:
+        """Set the flags of ``key`` (inserting it when new)."""
+        if len(key) != ROW_KEY_BYTES or key == _EMPTY:
+            raise ValueError("not a row key")
+        self._shard(key).set(key, flags)
+
+    def add_flags(self, key: bytes, flags: int) -> int:
+        """OR ``flags`` into the flags of ``key``; return the flags it had before."""
+        shard = self._shard(key)
+        before = shard.get(key)
+        shard.set(key, before | flags)
+        return before
