@@ -256,7 +256,7 @@ class _Pagination(msgspec.Struct, kw_only=True):
     next_cursor: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
-class _Envelope(msgspec.Struct, Generic[T], kw_only=True):
+class _Envelope(msgspec.Struct, Generic[T], kw_only=True, gc=False):
     data: list[T]
     limit: int | None = None
     offset: int | None = None

@@ -82,8 +82,13 @@ class SessionSource(enum.StrEnum):
     PLAYGROUND = "playground"
 
 
-class _Model(msgspec.Struct, frozen=True, kw_only=True):
-    """Common base: immutable, keyword-only, unknown JSON fields ignored."""
+class _Model(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Common base: immutable, keyword-only, unknown JSON fields ignored.
+
+    ``gc=False``: instances hold only values decoded from JSON, so they cannot take part in
+    a reference cycle, and leaving them out of the cycle collector makes decoding a
+    1,000-row page cheaper and steadier (msgspec's performance tips).
+    """
 
 
 class Persona(_Model, frozen=True, kw_only=True):
