@@ -10,21 +10,9 @@ import aiohttp
 import pytest
 from test_emulator_support import Api, assert_envelope
 
-from zenhire_async.testing import Emulator, virtual_time_loop_factory
+from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> tuple[str, dict[str, Any]]:
-    """Virtual time: ``slow`` faults and rate-limit windows pass instantly."""
-    return ("asyncio", {"loop_factory": virtual_time_loop_factory})
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture
