@@ -59,7 +59,6 @@ async def watch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int
     watcher = zh.sessions.watch(list(refs), timeout=args.timeout)
     timed_out: WaitTimeout | None = None
     with out.count_progress("watch") as bar:
-        bar.update(0, total, "")
         try:
             async for row in watcher:
                 expired = row.id in watcher.expired
