@@ -102,3 +102,40 @@ async def test_invite_draws_a_live_count_with_rate_and_counts(tmp_path: Path) ->
     assert re.search(r"31/31 +\d+\.\d/s +ETA - +created 30 +failed 1 +orphans 0", bar), bar
     assert "Invited: 30 created, 0 skipped (already invited), 1 failed, 0 orphans" in pane
     assert "#t=" not in pane  # links go to the file, never to the screen
+
+
+async def test_watch_and_results_all_completed_draw_their_bars(tmp_path: Path) -> None:
+    async with Emulator(recording_bytes=4_000_044) as emu:
+        persona = emu.create_persona("Backend", "en")
+        (tmp_path / "c.csv").write_text("candidate_ref\nats-1\nats-2\nats-3\n", encoding="utf-8")
+        zenhire = f"{shlex.quote(sys.executable)} -m zenhire_async"
+        env = [
+            f"cd {shlex.quote(str(tmp_path))}",
+            "unset PYTHONASYNCIODEBUG NO_COLOR COLUMNS LINES",
+            f"export ZENHIRE_API_KEY={emu.api_key} ZENHIRE_BASE_URL={emu.base_url}",
+        ]
+        invite = f"{zenhire} invite --persona {persona} --csv c.csv --consent explicit"
+        (tmp_path / "invite").mkdir()
+        await _run_in_tmux(tmp_path / "invite", "\n".join([*env, invite]))
+        ids = {s["candidate_ref"]: s["id"] for s in emu.sessions_of()}
+        for ref in ("ats-1", "ats-2"):
+            emu.start_session(ids[ref])
+            emu.complete_session(ids[ref])
+        emu.fail_session(ids["ats-3"])
+        script = [
+            *env,
+            "clear",
+            f"{zenhire} watch --journal c.journal.jsonl",
+            "echo watch-exit=$?",
+            f"{zenhire} results --all-completed --journal c.journal.jsonl --out res",
+            "echo results-exit=$?",
+        ]
+        (tmp_path / "watch").mkdir()
+        pane = await _run_in_tmux(tmp_path / "watch", "\n".join(script))
+
+    assert "watch-exit=3" in pane and "results-exit=0" in pane, pane
+    bars = [line for line in pane.splitlines() if "━" in line]
+    assert any(re.match(r"watch +━+ 3/3 +completed 2 +failed 1", bar) for bar in bars), pane
+    assert any(re.match(r"results +━+ 2/2 +saved 2 +present 0 +failed 0", bar) for bar in bars)
+    assert "3 session(s): completed 2  failed 1" in pane
+    assert len(list((tmp_path / "res").glob("*.wav"))) == 2

@@ -190,13 +190,13 @@ def _resume_command(args: argparse.Namespace, journal: Path) -> str:
     return shlex.join(parts)
 
 
-async def _on_signals(feed: _Feed, hard_stop: anyio.CancelScope, out: Output) -> None:
+async def _on_signals(feed: _Feed, hard_stop: anyio.CancelScope, bar: CountProgress) -> None:
     """First Ctrl-C: stop reading, let rows in flight finish. Second: cancel at once."""
     with anyio.open_signal_receiver(signal.SIGINT) as signals:
         async for _ in signals:
             if not feed.stop.is_set():
                 feed.stop.set()
-                out.note("Stopping: finishing the rows in flight (Ctrl-C again to stop now)…")
+                bar.note("Stopping: finishing the rows in flight (Ctrl-C again to stop now)…")
             else:
                 hard_stop.cancel()
                 return
@@ -246,9 +246,10 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
         out.note(f"Ignoring the column(s) {', '.join(header.ignored)}")
     feed = _Feed(csv_path)
     report: BulkInviteReport | None = None
+    stopped: BulkInviteError | None = None
     with out.count_progress("invite") as bar, anyio.CancelScope() as hard_stop:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_on_signals, feed, hard_stop, out)
+            tg.start_soon(_on_signals, feed, hard_stop, bar)
             try:
                 report = await zh.sessions.bulk_invite(
                     args.persona,
@@ -259,17 +260,19 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
                     on_progress=_Meter(bar, header.rows),
                 )
             except BulkInviteError as error:
-                out.note(_summary(error.report) + " before it stopped")
-                _show_failures(error.report, out)
-                failure = _fatal(error, journal)
-                out.failure(failure)
-                return failure.exit_code
+                stopped = error
             except RuntimeError as error:
                 if "in use by another running job" in str(error):
                     raise UsageError(str(error)) from None
                 raise
             finally:
                 tg.cancel_scope.cancel()
+    if stopped is not None:  # printed once the bar is gone
+        out.note(_summary(stopped.report) + " before it stopped")
+        _show_failures(stopped.report, out)
+        failure = _fatal(stopped, journal)
+        out.failure(failure)
+        return failure.exit_code
     if report is None or not feed.exhausted:
         return _interrupted(report, journal, args, out)
     count = await fill_private_file(links, lambda path: export_links_csv(journal, path))

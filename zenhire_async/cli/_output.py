@@ -107,6 +107,14 @@ class CountProgress:
         self._plain.write(f"{self._description}: {count}  {detail}\n")
         self._plain.flush()
 
+    def note(self, text: str) -> None:
+        """A message above the bar on a terminal, a plain line in a pipe, none with ``--json``."""
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False)
+        elif self._plain is not None:
+            self._plain.write(text + "\n")
+            self._plain.flush()
+
     @contextmanager
     def download(self, description: str) -> Iterator[ProgressSink]:
         """A byte-count bar under the count for one download (a no-op sink in a pipe)."""
