@@ -32,6 +32,12 @@ def _csv(path: Path, refs: list[str]) -> Path:
     return path
 
 
+def _attempts(journal: Path) -> int:
+    if not journal.exists():
+        return 0
+    return sum(isinstance(r, AttemptRecord) for r in read_journal(journal))
+
+
 def _names(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
@@ -144,3 +150,44 @@ async def test_ctrl_c_stops_invite_cleanly_and_the_same_command_resumes(
     assert counts == {"sessions": len(refs), "orphans": 0}
     assert not any(isinstance(r, OrphanRecord) for r in read_journal(journal))
     assert stat.S_IMODE((tmp_path / "c.links.csv").stat().st_mode) == 0o600
+
+
+async def test_a_second_ctrl_c_stops_at_once_and_the_next_run_reconciles(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    persona_id = emu.create_persona("Backend", "en")
+    refs = [f"ats-{n:02d}" for n in range(12)]
+    _csv(tmp_path / "c.csv", refs)
+    journal = tmp_path / "c.journal.jsonl"
+    # Every create hangs far longer than the test waits: only a hard stop ends the run.
+    emu.faults.add("slow", method="POST", route="/personas/{id}/sessions", delay=20)
+    argv = ["invite", "--persona", persona_id, "--csv", "c.csv", "--consent", "explicit",
+            "--concurrency", "3"]  # fmt: skip
+    command = [sys.executable, "-m", "zenhire_async", *argv]
+    async with await anyio.open_process(command, env=_env(emu), cwd=tmp_path) as proc:
+        with anyio.fail_after(30):
+            while True:  # until requests hang in flight (their attempts are journaled)
+                if _attempts(journal) >= 3:
+                    break
+                await anyio.sleep(0.05)
+        rival = await zenhire(*argv, emu=emu, cwd=tmp_path)  # the same job, meanwhile
+        assert rival.returncode == 2
+        assert (
+            rival.stderr == "error: the journal c.journal.jsonl is in use by another running job\n"
+        )
+        proc.send_signal(signal.SIGINT)
+        await anyio.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        with anyio.fail_after(10):  # not the 20 s the requests in flight would take
+            code = await proc.wait()
+        assert proc.stderr is not None
+        err = "".join([text async for text in TextReceiveStream(proc.stderr)])
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert "rows in flight will be reconciled on the next run" in err
+    assert "To go on, run the same command again:" in err
+
+    emu.faults.clear()
+    result = await zenhire(*argv, emu=emu, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    check_job_invariants(emu, journal, refs)
