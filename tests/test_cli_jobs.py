@@ -84,7 +84,7 @@ async def test_invite_journals_every_link_and_writes_a_private_links_file(
     assert out == ""
     assert "Ignoring the column(s) email" in err
     assert "Invited: 3 created, 0 skipped (already invited), 1 failed, 0 orphans" in err
-    assert "row 4: INVALID_ROW: candidate_ref is empty" in err  # line 4 of the file
+    assert "line 4: INVALID_ROW: candidate_ref is empty" in err
     journal = tmp_path / "candidates.journal.jsonl"
     links_file = tmp_path / "candidates.links.csv"
     assert f"Links of 3 candidate(s) written to {links_file} (mode 0600)" in err

@@ -211,7 +211,8 @@ def _summary(report: BulkInviteReport) -> str:
 
 def _show_failures(report: BulkInviteReport, out: Output) -> None:
     for failure in report.failed[:_SHOWN_FAILURES]:
-        row = f"row {failure.index + 2}" if failure.index is not None else "row"
+        # index counts data records from 0; + 2 for the header and 1-based line numbers
+        row = f"line {failure.index + 2}" if failure.index is not None else "a row"
         ref = f" ({failure.candidate_ref})" if failure.candidate_ref else ""
         out.note(f"  {row}{ref}: {failure.code}: {failure.message}")
     if len(report.failed) > _SHOWN_FAILURES:
