@@ -81,7 +81,8 @@ async def save_results(zh: ZenHireClient, session_id: str, out_dir: Path) -> boo
 async def run_batch(csv_path: Path, work_dir: Path) -> dict[str, str]:
     """Invite, watch and download; return every session's final status by candidate_ref."""
     journal = work_dir / "invites.jsonl"
-    await asyncio.to_thread(work_dir.mkdir, parents=True, exist_ok=True)
+    # Links, transcripts and recordings are personal data: keep the job's files private.
+    await asyncio.to_thread(work_dir.mkdir, mode=0o700, parents=True, exist_ok=True)
     async with ZenHireClient() as zh:  # $ZENHIRE_API_KEY, $ZENHIRE_BASE_URL
         persona_id = await asyncio.to_thread(journal_persona, journal)
         if persona_id is None:
@@ -113,7 +114,7 @@ async def run_batch(csv_path: Path, work_dir: Path) -> dict[str, str]:
             statuses[session_id] = "expired"  # the candidate never opened the link
 
         out_dir = work_dir / "results"
-        await asyncio.to_thread(out_dir.mkdir, exist_ok=True)
+        await asyncio.to_thread(out_dir.mkdir, mode=0o700, exist_ok=True)
         slots = asyncio.Semaphore(DOWNLOADS_AT_ONCE)
 
         async def fetch(session_id: str) -> bool:

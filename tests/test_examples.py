@@ -114,6 +114,8 @@ async def test_batch_job_example_invites_waits_downloads_and_resumes(
     assert sorted(sessions) == refs and sessions["ats-00"]["tags"] == ["q3", "batch"]
     links = job / "links.csv"
     assert stat.S_IMODE(links.stat().st_mode) == 0o600
+    assert stat.S_IMODE(job.stat().st_mode) == stat.S_IMODE((job / "results").stat().st_mode)
+    assert stat.S_IMODE(job.stat().st_mode) & 0o077 == 0
     assert len(links.read_text().splitlines()) == 13
     wavs = sorted((job / "results").glob("*.wav"))
     assert len(wavs) == 12 and all(w.stat().st_size == simulated.recording_bytes for w in wavs)
