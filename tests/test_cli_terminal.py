@@ -73,3 +73,69 @@ async def test_results_draws_a_progress_bar_and_list_a_table(tmp_path: Path) -> 
     assert bar.startswith(f"recording {session_id[:8]}")
     assert "8.0/8.0 MB" in bar  # the bar ended at the full size
     assert (tmp_path / "res" / f"{session_id}.wav").stat().st_size == 8_000_044
+
+
+async def test_invite_draws_a_live_count_with_rate_and_counts(tmp_path: Path) -> None:
+    async with Emulator() as emu:
+        persona = emu.create_persona("Backend", "en")
+        emu.faults.add("slow", method="POST", route="/personas/{id}/sessions", delay=0.1)
+        rows = "".join(f"ats-{n},tty\n" for n in range(30))
+        (tmp_path / "c.csv").write_text("candidate_ref,tags\n" + rows + ",\n", encoding="utf-8")
+        zenhire = f"{shlex.quote(sys.executable)} -m zenhire_async"
+        script = "\n".join(
+            [
+                f"cd {shlex.quote(str(tmp_path))}",
+                "unset PYTHONASYNCIODEBUG NO_COLOR COLUMNS LINES",
+                f"export ZENHIRE_API_KEY={emu.api_key} ZENHIRE_BASE_URL={emu.base_url}",
+                f"{zenhire} invite --persona {persona} --csv c.csv --consent explicit "
+                "--concurrency 2",
+                "echo exit=$?",
+            ]
+        )
+        pane = await _run_in_tmux(tmp_path, script)
+        assert len(emu.sessions_of()) == 30
+
+    assert "exit=3" in pane, pane  # the last row has no candidate_ref
+    bar = next((line for line in pane.splitlines() if "━" in line), None)
+    assert bar is not None, pane
+    assert bar.startswith("invite ")
+    assert re.search(r"31/31 +\d+\.\d/s +ETA - +created 30 +failed 1 +orphans 0", bar), bar
+    assert "Invited: 30 created, 0 skipped (already invited), 1 failed, 0 orphans" in pane
+    assert "#t=" not in pane  # links go to the file, never to the screen
+
+
+async def test_watch_and_results_all_completed_draw_their_bars(tmp_path: Path) -> None:
+    async with Emulator(recording_bytes=4_000_044) as emu:
+        persona = emu.create_persona("Backend", "en")
+        (tmp_path / "c.csv").write_text("candidate_ref\nats-1\nats-2\nats-3\n", encoding="utf-8")
+        zenhire = f"{shlex.quote(sys.executable)} -m zenhire_async"
+        env = [
+            f"cd {shlex.quote(str(tmp_path))}",
+            "unset PYTHONASYNCIODEBUG NO_COLOR COLUMNS LINES",
+            f"export ZENHIRE_API_KEY={emu.api_key} ZENHIRE_BASE_URL={emu.base_url}",
+        ]
+        invite = f"{zenhire} invite --persona {persona} --csv c.csv --consent explicit"
+        (tmp_path / "invite").mkdir()
+        await _run_in_tmux(tmp_path / "invite", "\n".join([*env, invite]))
+        ids = {s["candidate_ref"]: s["id"] for s in emu.sessions_of()}
+        for ref in ("ats-1", "ats-2"):
+            emu.start_session(ids[ref])
+            emu.complete_session(ids[ref])
+        emu.fail_session(ids["ats-3"])
+        script = [
+            *env,
+            "clear",
+            f"{zenhire} watch --journal c.journal.jsonl",
+            "echo watch-exit=$?",
+            f"{zenhire} results --all-completed --journal c.journal.jsonl --out res",
+            "echo results-exit=$?",
+        ]
+        (tmp_path / "watch").mkdir()
+        pane = await _run_in_tmux(tmp_path / "watch", "\n".join(script))
+
+    assert "watch-exit=3" in pane and "results-exit=0" in pane, pane
+    bars = [line for line in pane.splitlines() if "━" in line]
+    assert any(re.match(r"watch +━+ 3/3 +completed 2 +failed 1", bar) for bar in bars), pane
+    assert any(re.match(r"results +━+ 2/2 +saved 2 +present 0 +failed 0", bar) for bar in bars)
+    assert "3 session(s): completed 2  failed 1" in pane
+    assert len(list((tmp_path / "res").glob("*.wav"))) == 2

@@ -95,6 +95,41 @@ async def test_readme_quickstart_runs_as_written(
     _check_quickstart_output(capsys.readouterr().out, simulated, tmp_path)
 
 
+async def test_batch_job_example_invites_waits_downloads_and_resumes(
+    simulated: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    example = _load("batch_job")
+    refs = [f"ats-{n:02d}" for n in range(12)]
+    source = tmp_path / "candidates.csv"
+    source.write_text(
+        "candidate_ref,tags\n" + "".join(f"{ref},q3;batch\n" for ref in refs), encoding="utf-8"
+    )
+    job = tmp_path / "job"
+    statuses = await example.run_batch(source, job)
+    out = capsys.readouterr().out
+    assert statuses == dict.fromkeys(refs, "completed")
+    assert "12 invited, 0 already had a link" in out
+    assert "Saved the results of 12 interviews" in out
+    sessions = {s["candidate_ref"]: s for s in simulated.sessions_of()}
+    assert sorted(sessions) == refs and sessions["ats-00"]["tags"] == ["q3", "batch"]
+    links = job / "links.csv"
+    assert stat.S_IMODE(links.stat().st_mode) == 0o600
+    assert stat.S_IMODE(job.stat().st_mode) == stat.S_IMODE((job / "results").stat().st_mode)
+    assert stat.S_IMODE(job.stat().st_mode) & 0o077 == 0
+    assert len(links.read_text().splitlines()) == 13
+    wavs = sorted((job / "results").glob("*.wav"))
+    assert len(wavs) == 12 and all(w.stat().st_size == simulated.recording_bytes for w in wavs)
+
+    # Run again: nobody is invited twice and nothing is downloaded twice.
+    simulated.reset_counts()
+    assert await example.run_batch(source, job) == statuses
+    out = capsys.readouterr().out
+    assert "0 invited, 12 already had a link" in out
+    assert "Saved the results of 0 interviews" in out
+    assert len(simulated.sessions_of()) == 12
+    assert not any("recording" in route for route in simulated.request_counts)
+
+
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
     runner = web.AppRunner(app)
     await runner.setup()

@@ -83,7 +83,8 @@ async def run_demo(candidates: int, out: str, seed: int, output: Output | None =
             completed = [s for s in results.values() if s.status == "completed"]
             if completed:
                 first = completed[0]
-                _, _, nbytes = await save_results(zh, first.id, out_dir, output)
+                saved = await save_results(zh, first.id, out_dir, output.download_progress)
+                nbytes = saved.recording_bytes
                 print(
                     f"\nSaved the transcript and a {nbytes}-byte recording of "
                     f"{first.candidate_ref} to {out_dir}/"

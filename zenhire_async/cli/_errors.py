@@ -24,6 +24,7 @@ __all__ = [
     "EXIT_AUTH",
     "EXIT_CONNECTION",
     "EXIT_ERROR",
+    "EXIT_INCOMPLETE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
@@ -39,6 +40,9 @@ EXIT_ERROR = 1
 """The API answered with an error, sent a body that breaks the contract, or a file failed."""
 EXIT_USAGE = 2
 """Bad arguments or input that breaks a documented limit (nothing was sent)."""
+EXIT_INCOMPLETE = 3
+"""The batch ran, but not everything succeeded: some sessions failed or expired (``watch``),
+some rows got no link (``invite``) or some results could not be saved (``results``)."""
 EXIT_AUTH = 4
 """The key was refused (401) or lacks a permission (403)."""
 EXIT_CONNECTION = 5

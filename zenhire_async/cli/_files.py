@@ -12,28 +12,48 @@ import asyncio
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["ensure_private_dir", "write_private_file"]
+__all__ = ["ensure_private_dir", "fill_private_file", "write_private_file"]
+
+T = TypeVar("T")
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
+def _fill_atomically(target: Path, fill: Callable[[Path], T]) -> T:
+    """Let ``fill`` write a private temporary file beside ``target``, then move it there."""
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)  # mkstemp made it with mode 0600; ``fill`` opens it by name
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        result = fill(Path(tmp_name))
+        with open(tmp_name, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp_name, 0o600)
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+    return result
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    _fill_atomically(target, lambda path: path.write_bytes(data))
 
 
 async def write_private_file(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically, mode 0600."""
     await asyncio.get_running_loop().run_in_executor(None, _write_atomically, target, data)
+
+
+async def fill_private_file(target: Path, fill: Callable[[Path], T]) -> T:
+    """Have ``fill(path)`` write a temporary file, then move it to ``target`` (mode 0600).
+
+    For writers that want a path, such as :func:`zenhire_async.export_links_csv`. Returns
+    what ``fill`` returns.
+    """
+    return await asyncio.get_running_loop().run_in_executor(None, _fill_atomically, target, fill)
 
 
 async def ensure_private_dir(directory: Path) -> None:

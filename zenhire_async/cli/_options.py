@@ -12,7 +12,7 @@ from typing import TextIO
 from .. import ZenHireClient
 from ._errors import UsageError
 
-__all__ = ["debug_logging", "global_options", "make_client"]
+__all__ = ["debug_logging", "global_options", "make_client", "page_options", "positive_int"]
 
 API_KEY_ENV = "ZENHIRE_API_KEY"
 BASE_URL_ENV = "ZENHIRE_BASE_URL"
@@ -54,6 +54,25 @@ def global_options(*, for_subcommand: bool) -> argparse.ArgumentParser:
         help="debug logs of every request on stderr (keys and link tokens redacted)",
     )
     return parser
+
+
+def page_options(parser: argparse.ArgumentParser, *, every: str) -> None:
+    """Add the list options ``--limit``, ``--offset``, ``--all`` and ``--format``.
+
+    ``every`` completes the help of ``--all`` ("every ...").
+    """
+    parser.add_argument("--limit", type=int, default=20, help="rows per page, 1–100 (default 20)")
+    parser.add_argument("--offset", type=int, default=0, help="rows to skip (default 0)")
+    parser.add_argument("--all", action="store_true", help=f"every {every}, all pages")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def make_client(args: argparse.Namespace) -> ZenHireClient:

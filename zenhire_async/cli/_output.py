@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Literal, TextIO, TypeVar
 
 import msgspec
@@ -22,8 +23,17 @@ from ._format import write_csv, write_json_array
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
-__all__ = ["ListFormat", "Output", "ProgressSink", "async_rows", "is_terminal"]
+__all__ = [
+    "CountProgress",
+    "DownloadBars",
+    "ListFormat",
+    "Output",
+    "ProgressSink",
+    "async_rows",
+    "is_terminal",
+]
 
 RowT = TypeVar("RowT", bound=msgspec.Struct)
 
@@ -32,6 +42,12 @@ ListFormat = Literal["table", "json", "csv"]
 
 ProgressSink = Callable[[int, int | None], None]
 """Receives ``(bytes so far, total or None)`` as a download goes."""
+
+DownloadBars = Callable[[str], AbstractContextManager[ProgressSink]]
+"""Gives a download's progress sink, for the time of the download, by description."""
+
+PLAIN_INTERVAL = 10.0
+"""Seconds between two plain progress lines when stderr is not a terminal."""
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -48,6 +64,78 @@ async def async_rows(items: Iterable[RowT]) -> AsyncIterator[RowT]:
 
 def _ignore_progress(done: int, total: int | None) -> None:
     """Progress sink for outputs that show no bar."""
+
+
+class CountProgress:
+    """A live count (``done`` of ``total``, and a line of detail) while a batch runs.
+
+    On a terminal it is a rich progress bar on stderr, which also shows a bar per running
+    download (:meth:`download`); in a pipe it prints a plain line at most every
+    :data:`PLAIN_INTERVAL` seconds; with ``--json`` it prints nothing.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        progress: Progress | None,
+        plain: TextIO | None,
+        interval: float = PLAIN_INTERVAL,
+    ) -> None:
+        self._description = description
+        self._progress = progress
+        self._plain = plain
+        self._interval = interval
+        self._last_line: float | None = None
+        self._task: TaskID | None = None
+        if progress is not None:
+            self._task = progress.add_task(description, total=None, count="", detail="")
+
+    def update(self, done: int, total: int | None, detail: str) -> None:
+        """Show ``done`` of ``total`` (``None``: unknown) with ``detail`` after the bar."""
+        count = f"{done}/{total}" if total is not None else str(done)
+        if self._progress is not None and self._task is not None:
+            self._progress.update(
+                self._task, completed=done, total=total, count=count, detail=detail
+            )
+            return
+        if self._plain is None:
+            return
+        now = time.monotonic()
+        if self._last_line is not None and now - self._last_line < self._interval:
+            return
+        self._last_line = now
+        self._plain.write(f"{self._description}: {count}  {detail}\n")
+        self._plain.flush()
+
+    def note(self, text: str) -> None:
+        """A message above the bar on a terminal, a plain line in a pipe, none with ``--json``."""
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False)
+        elif self._plain is not None:
+            self._plain.write(text + "\n")
+            self._plain.flush()
+
+    @contextmanager
+    def download(self, description: str) -> Iterator[ProgressSink]:
+        """A byte-count bar under the count for one download (a no-op sink in a pipe)."""
+        progress = self._progress
+        if progress is None:
+            yield _ignore_progress
+            return
+        task = progress.add_task(description, total=None, count="", detail="")
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total, count=_megabytes(done, total))
+
+        try:
+            yield update
+        finally:
+            progress.remove_task(task)
+
+
+def _megabytes(done: int, total: int | None) -> str:
+    of = f"/{total / 1e6:.1f}" if total is not None else ""
+    return f"{done / 1e6:.1f}{of} MB"
 
 
 def _plain_rows(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -181,3 +269,24 @@ class Output:
                 progress.update(task, completed=done, total=total)
 
             yield update
+
+    @contextmanager
+    def count_progress(self, description: str) -> Iterator[CountProgress]:
+        """A :class:`CountProgress` on stderr: a bar on a terminal, plain lines elsewhere."""
+        if self.json_mode:
+            yield CountProgress(description, None, None)
+            return
+        console = self._console(self.stderr)
+        if console is None:
+            yield CountProgress(description, None, self.stderr)
+            return
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[count]}"),
+            TextColumn("{task.fields[detail]}"),
+        )
+        with Progress(*columns, console=console) as progress:
+            yield CountProgress(description, progress, None)

@@ -9,6 +9,7 @@ import anyio
 
 from .. import Persona, PersonaDetail, ZenHireClient
 from ._format import cell, more_hint, timestamp
+from ._options import page_options
 from ._output import Output, async_rows
 
 __all__ = ["register"]
@@ -94,10 +95,7 @@ def register(
     p.set_defaults(api_handler=create)
 
     p = actions.add_parser("list", parents=[shared], help="list personas")
-    p.add_argument("--limit", type=int, default=20, help="rows per page, 1–100 (default 20)")
-    p.add_argument("--offset", type=int, default=0, help="rows to skip (default 0)")
-    p.add_argument("--all", action="store_true", help="every persona, all pages")
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    page_options(p, every="persona")
     p.set_defaults(api_handler=list_)
 
     p = actions.add_parser("get", parents=[shared], help="show one persona")

@@ -10,6 +10,7 @@ from typing import TypedDict
 from .. import SessionDetail, SessionSummary, ZenHireClient
 from ._errors import UsageError
 from ._format import cell, duration, more_hint, parse_timestamp, timestamp
+from ._options import page_options
 from ._output import Output, async_rows
 
 __all__ = ["register"]
@@ -137,10 +138,7 @@ def register(
         "--created-after", metavar="WHEN", help="ISO 8601 date or time; UTC without an offset"
     )
     filters.add_argument("--created-before", metavar="WHEN", help="ISO 8601 date or time")
-    p.add_argument("--limit", type=int, default=20, help="rows per page, 1–100 (default 20)")
-    p.add_argument("--offset", type=int, default=0, help="rows to skip (default 0)")
-    p.add_argument("--all", action="store_true", help="every matching session, all pages")
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    page_options(p, every="matching session")
     p.set_defaults(api_handler=list_)
 
     p = actions.add_parser("get", parents=[shared], help="show one session")

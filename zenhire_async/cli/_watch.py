@@ -1,0 +1,125 @@
+"""``zenhire watch``: follow many sessions until every one is terminal.
+
+The sessions come from a bulk-invite journal (every row with a link) or from ids on the
+command line; ``sessions.watch`` polls them in batches within the rate budget. A terminal
+shows a bar of finished sessions with the counts by status; a pipe gets a plain line now
+and then. The exit code tells a script how it went: 0 all completed, 3 some failed or
+expired, 1 on ``--timeout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+from .. import TERMINAL_STATUSES, CreatedRecord, WaitTimeout, ZenHireClient, read_journal
+from ._errors import EXIT_ERROR, EXIT_INCOMPLETE, Failure, UsageError
+from ._output import Output
+
+__all__ = ["journal_sessions", "register"]
+
+EXPIRED = "expired"
+"""Shown for a session still ``initiated`` when its link expired unused."""
+_ORDER = ("initiated", "active", "completed", "failed", EXPIRED)
+
+
+def journal_sessions(journal: Path) -> dict[str, str]:
+    """Session id → candidate_ref of every row of a bulk-invite journal that got a link."""
+    return {
+        record.session_id: record.candidate_ref
+        for record in read_journal(journal)
+        if isinstance(record, CreatedRecord)
+    }
+
+
+def _counts(statuses: dict[str, str]) -> str:
+    counts = Counter(statuses.values())
+    known = [f"{name} {counts[name]}" for name in _ORDER if counts[name]]
+    other = [f"{name} {n}" for name, n in sorted(counts.items()) if name not in _ORDER]
+    return "  ".join(known + other)
+
+
+async def watch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int:
+    """Watch until all are terminal; print the final statuses."""
+    if args.journal is not None:
+        if args.ids:
+            raise UsageError("give either --journal or session ids, not both")
+        loop = asyncio.get_running_loop()
+        refs = await loop.run_in_executor(None, journal_sessions, Path(args.journal))
+        if not refs:
+            raise UsageError(f"{args.journal} holds no created session to watch")
+    elif args.ids:
+        refs = dict.fromkeys(args.ids, "")
+    else:
+        raise UsageError("give --journal PATH or one or more session ids")
+    statuses: dict[str, str] = {}
+    total = len(refs)
+    watcher = zh.sessions.watch(list(refs), timeout=args.timeout)
+    timed_out: WaitTimeout | None = None
+    with out.count_progress("watch") as bar:
+        try:
+            async for row in watcher:
+                expired = row.id in watcher.expired
+                statuses[row.id] = EXPIRED if expired else str(row.status)
+                if row.candidate_ref and not refs.get(row.id):
+                    refs[row.id] = row.candidate_ref
+                done = sum(1 for s in statuses.values() if s in TERMINAL_STATUSES or s == EXPIRED)
+                bar.update(done, total, _counts(statuses))
+        except WaitTimeout as error:
+            timed_out = error
+    rows = [
+        [session_id, refs[session_id] or "-", statuses.get(session_id, "-")] for session_id in refs
+    ]
+    if out.json_mode:
+        out.json(
+            [
+                {"session_id": sid, "candidate_ref": refs[sid] or None, "status": statuses.get(sid)}
+                for sid in refs
+            ]
+        )
+    else:
+        out.table(("id", "candidate_ref", "status"), rows)
+        out.note(f"{total} session(s): {_counts(statuses)}")
+    if timed_out is not None:
+        message = f"{len(timed_out.pending)} session(s) still unfinished after {args.timeout:g}s"
+        out.failure(Failure(EXIT_ERROR, f"error: TIMEOUT: {message}", "TIMEOUT", message))
+        return EXIT_ERROR
+    if all(status == "completed" for status in statuses.values()):
+        return 0
+    return EXIT_INCOMPLETE
+
+
+def _timeout(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    shared: argparse.ArgumentParser,
+) -> None:
+    """Add ``watch`` to the command line."""
+    p = commands.add_parser(
+        "watch",
+        parents=[shared],
+        help="follow sessions until all are completed, failed or expired",
+        description=(
+            "Exit code 0 when every session completed, 3 when some failed or expired "
+            "(link unused until it expired), 1 when --timeout passed first."
+        ),
+    )
+    p.add_argument("ids", nargs="*", metavar="ID", help="session ids (or use --journal)")
+    p.add_argument(
+        "--journal", metavar="PATH", help="watch every session of a `zenhire invite` journal"
+    )
+    p.add_argument(
+        "--timeout",
+        type=_timeout,
+        metavar="SECONDS",
+        help="give up after this long (default: never)",
+    )
+    p.set_defaults(api_handler=watch)
