@@ -21,6 +21,7 @@ from zenhire_async import (
     CreatedRecord,
     FailedRecord,
     JobRecord,
+    JournalInUseError,
     OrphanRecord,
     ZenHireClient,
     export_links_csv,
@@ -367,7 +368,7 @@ async def test_the_journal_is_locked_while_a_job_runs(
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_first)
         await anyio.sleep(0.5)  # the first job runs for about 2 s at 500 requests/minute
-        with pytest.raises(RuntimeError, match="in use by another running job"):
+        with pytest.raises(JournalInUseError, match="in use by another running job"):
             await zh.sessions.bulk_invite(
                 persona_id, rows, consent_mode="explicit", journal=journal
             )
@@ -412,8 +413,10 @@ async def test_export_links_csv_for_the_mailer(
         journal=journal,
     )
     out = tmp_path / "links.csv"
+    out.write_text("an older export, readable by all\n")
+    out.chmod(0o644)
     assert export_links_csv(journal, out) == 5
-    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600  # tightened, not just left as found
     with out.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert sorted(r["candidate_ref"] for r in rows) == refs(5)
@@ -422,3 +425,34 @@ async def test_export_links_csv_for_the_mailer(
     created = next(r for r in read_journal(journal) if isinstance(r, CreatedRecord))
     token = created.candidate_link.split("#t=")[1]
     assert token not in repr(created)
+
+
+async def test_a_journal_left_readable_by_others_is_tightened_when_a_job_resumes_on_it(
+    zh: ZenHireClient, persona_id: str, tmp_path: Path
+) -> None:
+    journal = tmp_path / "invites.jsonl"
+    rows = [{"candidate_ref": r} for r in refs(3)]
+    await zh.sessions.bulk_invite(persona_id, rows, consent_mode="explicit", journal=journal)
+    journal.chmod(0o644)  # e.g. copied around with a permissive umask
+    report = await zh.sessions.bulk_invite(
+        persona_id, rows, consent_mode="explicit", journal=journal
+    )
+    assert report.skipped == 3
+    assert stat.S_IMODE(os.stat(journal).st_mode) == 0o600
+
+
+async def test_job_record_marker_lists_exactly_the_jobs_sessions(
+    zh: ZenHireClient, persona_id: str, tmp_path: Path
+) -> None:
+    journal = tmp_path / "invites.jsonl"
+    await zh.sessions.bulk_invite(
+        persona_id,
+        [{"candidate_ref": r} for r in refs(4)],
+        consent_mode="explicit",
+        journal=journal,
+    )
+    await zh.sessions.create(persona_id, consent_mode="explicit", candidate_ref="not-in-the-job")
+    job = next(iter(read_journal(journal)))
+    assert isinstance(job, JobRecord)
+    listed = [s.candidate_ref async for s in zh.sessions.iter(metadata=job.marker)]
+    assert sorted(listed) == refs(4)

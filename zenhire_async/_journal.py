@@ -31,8 +31,10 @@ from typing import TypeAlias, Union
 import anyio
 import msgspec
 
+from ._bulk_rules import MARKER_JOB
 from ._redact import redact_link
 from ._rowset import RowKeyTable, row_key
+from .errors import JournalInUseError
 
 try:  # POSIX; elsewhere the journal is simply not locked
     import fcntl
@@ -71,6 +73,11 @@ class JobRecord(_Record, frozen=True, kw_only=True, tag="job"):
     persona_id: str
     version: int = JOURNAL_VERSION
     at: datetime | None = None
+
+    @property
+    def marker(self) -> dict[str, str]:
+        """The metadata filter that lists this job's sessions: ``sessions.iter(metadata=…)``."""
+        return {MARKER_JOB: self.job_id}
 
 
 class AttemptRecord(_Record, frozen=True, kw_only=True, tag="attempt"):
@@ -156,6 +163,22 @@ def read_journal(path: str | os.PathLike[str]) -> Iterator[JournalRecord]:
         yield record
 
 
+def _open_private(path: str | os.PathLike[str], flags: int) -> int:
+    """Open ``path`` for a file that holds candidate links: mode 0600, even if it existed.
+
+    ``os.open``'s mode applies only to a file it creates; a file that was already there (an
+    old export, an empty file the user made) is tightened before anything is written to it.
+    """
+    fd = os.open(path, flags, _FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != _FILE_MODE:
+            os.fchmod(fd, _FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def export_links_csv(journal: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
     """Write ``candidate_ref,candidate_link,expires_at`` of every created row to ``out``.
 
@@ -163,7 +186,7 @@ def export_links_csv(journal: str | os.PathLike[str], out: str | os.PathLike[str
     of rows written.
     """
     count = 0
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, _FILE_MODE)
+    fd = _open_private(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC)
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["candidate_ref", "candidate_link", "expires_at"])
@@ -232,25 +255,23 @@ class JournalWriter:
         """Open (or create) the journal, lock it and read it back.
 
         Returns the writer, the resume state and whether the job is new (its job record still
-        has to be written with :meth:`append`). Raises ``RuntimeError`` when another process
-        holds the journal.
+        has to be written with :meth:`append`). Raises :class:`JournalInUseError` when another
+        process holds the journal.
         """
         target = Path(path)
-        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-        fd = os.open(target, flags, _FILE_MODE)
+        fd = _open_private(target, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC)
         try:
             if fcntl is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
-                    raise RuntimeError(
+                    raise JournalInUseError(
                         f"the journal {target} is in use by another running job"
                     ) from None
             state, end = _resume_state(target, persona_id)
             if os.fstat(fd).st_size > end:
                 os.ftruncate(fd, end)  # cut a torn last line (or a stray empty header)
             if state is None:
-                os.fchmod(fd, _FILE_MODE)  # an empty file given to us becomes the journal
                 return cls(fd, target), ResumeState(job_id=new_job_id), True
             return cls(fd, target), state, False
         except BaseException:

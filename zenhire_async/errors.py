@@ -205,3 +205,11 @@ class BulkInviteError(ZenHireError):
     def __init__(self, message: str, *, report: BulkInviteReport) -> None:
         super().__init__(message)
         self.report = report
+
+
+class JournalInUseError(ZenHireError, RuntimeError):
+    """Another running job holds the bulk-invite journal (an exclusive lock on the file).
+
+    Two jobs appending to one journal could invite a candidate twice; wait for the other job
+    to end, or give this one its own journal.
+    """

@@ -28,6 +28,7 @@ from .. import (
     BulkInviteError,
     BulkInviteReport,
     BulkProgress,
+    JournalInUseError,
     ZenHireClient,
     export_links_csv,
 )
@@ -262,10 +263,8 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
                 )
             except BulkInviteError as error:
                 stopped = error
-            except RuntimeError as error:
-                if "in use by another running job" in str(error):
-                    raise UsageError(str(error)) from None
-                raise
+            except JournalInUseError as error:
+                raise UsageError(str(error)) from None
             finally:
                 tg.cancel_scope.cancel()
     if stopped is not None:  # printed once the bar is gone

@@ -34,9 +34,6 @@ from ._output import DownloadBars, Output
 
 __all__ = ["SavedResults", "register", "save_results"]
 
-JOB_MARKER = "zh_job"
-"""Metadata key that ``bulk_invite`` puts on every session it creates: the job id."""
-
 
 @dataclass(frozen=True, slots=True)
 class SavedResults:
@@ -133,7 +130,7 @@ async def _batch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
     completed = [
         row.id
         async for row in zh.sessions.iter(
-            status="completed", persona_id=job.persona_id, metadata={JOB_MARKER: job.job_id}
+            status="completed", persona_id=job.persona_id, metadata=job.marker
         )
         if row.id in refs
     ]
