@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from datetime import timedelta
 
 import anyio
 import pytest
@@ -350,3 +351,21 @@ def test_watch_state_round_trips_through_json() -> None:
     state = WatchState.from_json(b'{"version": 1, "sessions": [{"id": "a", "status": "active"}]}')
     assert WatchState.from_json(state.to_json()) == state
     assert isinstance(SessionSummary, type) and math.isfinite(1.0)
+
+
+async def test_a_watch_for_links_ends_an_unused_session_when_its_own_link_expires(
+    zh: ZenHireClient, emu: Emulator
+) -> None:
+    persona = emu.create_persona("Engineer", "en")
+    unused, known = (emu.create_session(persona, consent_mode="explicit") for _ in range(2))
+    emu.start_session(known)
+    emu.complete_session(known)
+    # A link that lives one day (as a journal recorded it), not the 7-day default.
+    expires = emu.clock_now() + timedelta(days=1)
+    started = anyio.current_time()
+    watch = zh.sessions.watch(WatchState.for_links({unused: expires, known: None}))
+    rows = [(r.id, r.status) async for r in watch]
+    assert watch.expired == {unused}
+    assert (known, "completed") in rows
+    waited = anyio.current_time() - started
+    assert 86_400 <= waited < 86_400 + 3_600  # ended at the recorded expiry, not after 7 days

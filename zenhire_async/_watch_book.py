@@ -121,6 +121,16 @@ class WatchState(msgspec.Struct, frozen=True, kw_only=True):
     version: int = 1
     sessions: list[_SessionState] = msgspec.field(default_factory=list)
 
+    @classmethod
+    def for_links(cls, expiries: Mapping[str, datetime | None]) -> WatchState:
+        """A fresh watch of sessions whose links' expiry times are known.
+
+        ``expiries`` maps session id to its link's ``expires_at`` (``None`` when unknown),
+        e.g. from the ``created`` records of a bulk-invite journal: ``watch`` then ends an
+        unused session when *its* link expires, not 7 days after its creation.
+        """
+        return cls(sessions=[_SessionState(id=i, expires_at=at) for i, at in expiries.items()])
+
     def to_json(self) -> bytes:
         """Encode as JSON bytes."""
         return msgspec.json.encode(self)

@@ -14,7 +14,14 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-from .. import TERMINAL_STATUSES, CreatedRecord, WaitTimeout, ZenHireClient, read_journal
+from .. import (
+    TERMINAL_STATUSES,
+    CreatedRecord,
+    WaitTimeout,
+    WatchState,
+    ZenHireClient,
+    read_journal,
+)
 from ._errors import EXIT_ERROR, EXIT_INCOMPLETE, Failure, UsageError
 from ._output import Output
 
@@ -25,10 +32,10 @@ EXPIRED = "expired"
 _ORDER = ("initiated", "active", "completed", "failed", EXPIRED)
 
 
-def journal_sessions(journal: Path) -> dict[str, str]:
-    """Session id → candidate_ref of every row of a bulk-invite journal that got a link."""
+def journal_sessions(journal: Path) -> dict[str, CreatedRecord]:
+    """Session id → ``created`` record of every row of a bulk-invite journal with a link."""
     return {
-        record.session_id: record.candidate_ref
+        record.session_id: record
         for record in read_journal(journal)
         if isinstance(record, CreatedRecord)
     }
@@ -47,16 +54,22 @@ async def watch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int
         if args.ids:
             raise UsageError("give either --journal or session ids, not both")
         loop = asyncio.get_running_loop()
-        refs = await loop.run_in_executor(None, journal_sessions, Path(args.journal))
-        if not refs:
+        created = await loop.run_in_executor(None, journal_sessions, Path(args.journal))
+        if not created:
             raise UsageError(f"{args.journal} holds no created session to watch")
+        refs = {session_id: r.candidate_ref for session_id, r in created.items()}
+        # The journal knows when each link expires: an unused one ends on time.
+        what: list[str] | WatchState = WatchState.for_links(
+            {session_id: r.expires_at for session_id, r in created.items()}
+        )
     elif args.ids:
         refs = dict.fromkeys(args.ids, "")
+        what = list(refs)
     else:
         raise UsageError("give --journal PATH or one or more session ids")
     statuses: dict[str, str] = {}
     total = len(refs)
-    watcher = zh.sessions.watch(list(refs), timeout=args.timeout)
+    watcher = zh.sessions.watch(what, timeout=args.timeout)
     timed_out: WaitTimeout | None = None
     with out.count_progress("watch") as bar:
         try:
