@@ -308,6 +308,24 @@ class Transport:
 
             yield await self._call(spec, once)
 
+    async def fetch_streamed(
+        self, spec: RequestSpec, consume: Callable[[aiohttp.ClientResponse], Awaitable[T]]
+    ) -> T:
+        """Send ``spec`` and let ``consume`` read the successful response's body, with retries.
+
+        Unlike :meth:`stream`, a failure while ``consume`` reads the body (a connection that
+        breaks off, a body shorter than its ``Content-Length``: ``APIConnectionError``) fails
+        the whole attempt, and the request is sent again under the retry policy. ``consume``
+        must therefore start from scratch each time it is called (``download_recording``
+        writes a fresh temporary file).
+        """
+
+        async def once() -> T:
+            async with self._attempt(spec, stream=True) as resp:
+                return await consume(resp)
+
+        return await self._call(spec, once)
+
     def _log(
         self,
         spec: RequestSpec,
