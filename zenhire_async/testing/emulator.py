@@ -48,7 +48,8 @@ class Emulator:
     :attr:`api_key`. All emulator time follows the running loop's clock (see
     ``virtual_time``). Sessions only change status when the test says so
     (:meth:`start_session`, :meth:`complete_session`, :meth:`fail_session`) unless a
-    :class:`Simulation` is given.
+    :class:`Simulation` is given. Simulated candidates only open links that reached the
+    client: a session whose create answer was lost (an orphan) stays ``initiated``.
     """
 
     def __init__(
@@ -70,10 +71,12 @@ class Emulator:
             raise ValueError("max_concurrent must be >= 1")
         store = Store(seed)
         limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+        delivered: set[str] = set()
         self._ctx = Context(
             store=store,
             faults=Faults(seed),
-            simulator=Simulator(store, simulation, max_concurrent, seed),
+            simulator=Simulator(store, simulation, max_concurrent, seed, delivered),
+            delivered=delivered,
             envelope=envelope,
             recording_bytes=recording_bytes,
             limiter=limiter,
