@@ -216,7 +216,9 @@ class Transport:
         if spec.params:
             url = url.with_query(list(spec.params))
         timeout = self._timeouts[stream]
-        for _ in range(_MAX_REDIRECTS + 1):
+        for hop in range(_MAX_REDIRECTS + 1):
+            if hop:
+                await self._pace()  # a followed redirect is one more request to the server
             try:
                 resp = await session.request(
                     spec.method,
