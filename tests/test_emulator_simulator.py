@@ -114,6 +114,21 @@ async def test_events_are_stamped_with_their_own_time() -> None:
         assert abs((completed - started).total_seconds() - 120) < 0.01
 
 
+async def test_a_session_marked_no_show_is_never_opened() -> None:
+    sim = Simulation(open_delay=(5, 60), duration=(60, 120), fail_probability=0.0)
+    async with Emulator(simulation=sim) as emu:
+        pid = emu.create_persona()
+        shows, stays = (emu.create_session(pid) for _ in range(2))
+        emu.no_show(stays)
+        await asyncio.sleep(8 * 86_400)
+        assert emu.session(shows)["status"] == "completed"
+        assert emu.session(stays)["status"] == "initiated"
+        with pytest.raises(ValueError, match="not initiated"):
+            emu.no_show(shows)
+        with pytest.raises(ValueError, match="expired"):
+            emu.start_session(stays)
+
+
 async def test_no_show_and_time_budget() -> None:
     no_show = Simulation(no_show_probability=1.0)
     async with Emulator(simulation=no_show) as emu:

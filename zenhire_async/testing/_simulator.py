@@ -115,6 +115,11 @@ class Simulator:
             self._push(now + self._sim.time_budget, _TIMEOUT, rec)
             self._note_live(rec.tenant)
 
+    def forget(self, rec: SessionRecord) -> None:
+        """Drop a session's simulated candidate: nothing scheduled for it will happen."""
+        rec.generation += 1  # pending events carry the old generation: they are skipped
+        self._plans.pop(rec.id, None)
+
     def advance(self, now: float) -> None:
         """Apply every event due at or before ``now``, in time order."""
         heap = self._heap

@@ -283,6 +283,15 @@ class Emulator:
 
     # -- lifecycle control ------------------------------------------------------------
 
+    def no_show(self, session_id: str) -> None:
+        """The candidate of an ``initiated`` session will never open the link: its simulated
+        opening (if any) is cancelled, so it stays ``initiated`` and its link expires
+        unused. Raises ``ValueError`` if the session was already opened."""
+        rec = self._record(session_id)
+        if rec.status != "initiated":
+            raise ValueError(f"session {session_id} is {rec.status}, not initiated")
+        self._ctx.simulator.forget(rec)
+
     def start_session(self, session_id: str) -> None:
         """``initiated`` → ``active`` now. Raises ``ValueError`` if the link expired."""
         rec = self._record(session_id)
