@@ -84,6 +84,8 @@ class Emulator:
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._open_connections = 0
+        self._peak_connections = 0
         self._tenants: dict[str, TenantState] = {}
         self.tenant = self.add_tenant(project_id=store.new_id())
         """The default tenant (interview permission, ample credits)."""
@@ -97,11 +99,32 @@ class Emulator:
         self._ctx.clock = EmulatorClock(asyncio.get_running_loop())
         runner = web.AppRunner(build_app(self._ctx), access_log=None, shutdown_timeout=0.5)
         await runner.setup()
+        self._count_connections(runner)
         site = web.TCPSite(runner, self._host, self._port)
         await site.start()
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self._ctx.base_url = f"http://{host}:{port}"
+
+    def _count_connections(self, runner: web.AppRunner) -> None:
+        """Count TCP connections as the server accepts and loses them."""
+        server = runner.server
+        assert server is not None
+        made, lost = server.connection_made, server.connection_lost
+
+        def connection_made(handler: Any, transport: asyncio.Transport) -> None:
+            made(handler, transport)
+            self._open_connections += 1
+            self._peak_connections = max(self._peak_connections, self._open_connections)
+
+        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+            lost(handler, exc)
+            self._open_connections -= 1
+
+        # aiohttp's Server calls these from each connection's protocol; wrapping them is
+        # the one place that sees every connection open and close.
+        setattr(server, "connection_made", connection_made)  # noqa: B010
+        setattr(server, "connection_lost", connection_lost)  # noqa: B010
 
     async def aclose(self) -> None:
         """Stop serving (idempotent)."""
@@ -355,13 +378,26 @@ class Emulator:
         return self._ctx.request_counts
 
     @property
+    def open_connections(self) -> int:
+        """TCP connections to the emulator open now."""
+        return self._open_connections
+
+    @property
+    def peak_connections(self) -> int:
+        """The most TCP connections that were open at once (since start or
+        :meth:`reset_counts`)."""
+        return self._peak_connections
+
+    @property
     def total_requests(self) -> int:
         """All requests received."""
         return self._ctx.request_counts.total()
 
     def reset_counts(self) -> None:
-        """Zero :attr:`request_counts`."""
+        """Zero :attr:`request_counts`; restart :attr:`peak_connections` from the
+        connections open now."""
         self._ctx.request_counts.clear()
+        self._peak_connections = self._open_connections
 
     def __repr__(self) -> str:
         return f"Emulator(base_url={self.base_url!r})"
