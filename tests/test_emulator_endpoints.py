@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+import aiohttp
+import anyio
 import pytest
 from test_emulator_support import Api, api, assert_envelope, emu, http
 
@@ -283,3 +285,20 @@ async def test_session_copy_is_detached(emu: Emulator) -> None:
 async def test_plugin_fixture(zenhire_emulator: Emulator) -> None:
     assert zenhire_emulator.base_url.startswith("http://127.0.0.1:")
     assert zenhire_emulator.api_key.startswith("zh_api_")
+
+
+async def test_connections_are_counted_as_they_open_and_close(emu: Emulator) -> None:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=3)) as session:
+
+        async def health() -> None:
+            async with session.get(emu.base_url + "/api/v1/health") as resp:
+                assert resp.status == 200
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(30):
+                tg.start_soon(health)
+        assert emu.open_connections == emu.peak_connections == 3
+    await anyio.sleep(0.01)  # the server sees the connections go on its next turns
+    assert emu.open_connections == 0
+    emu.reset_counts()
+    assert emu.peak_connections == 0

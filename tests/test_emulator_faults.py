@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -102,6 +103,39 @@ async def test_slow_trips_a_client_timeout(api: Api) -> None:
     with pytest.raises(asyncio.TimeoutError):
         async with api.http.get(url, headers={"X-API-Key": api.emu.api_key}, timeout=timeout):
             pass
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "path"),
+    [
+        ("POST", "POST /personas/{id}/sessions", "/personas/{pid}/sessions"),
+        ("GET", "GET /sessions/{id}/recording", "/sessions/{sid}/recording"),
+    ],
+)
+async def test_a_client_gone_during_a_slow_fault_is_not_a_server_error(
+    api: Api, caplog: pytest.LogCaptureFixture, method: str, route: str, path: str
+) -> None:
+    # Seen in the chaos suite: the handler then read the body of (or answered) a request
+    # whose client had timed out, and aiohttp logged "Error handling request" tracebacks.
+    pid = api.emu.create_persona()
+    sid = api.emu.create_session(pid)
+    api.emu.start_session(sid)
+    api.emu.complete_session(sid)
+    api.emu.faults.add("slow", count=1, delay=60.0, route=route)
+    url = api.emu.base_url + "/api/v1/interview" + path.format(pid=pid, sid=sid)
+    headers = {"X-API-Key": api.emu.api_key}
+    with caplog.at_level(logging.DEBUG, logger="aiohttp.server"):
+        with pytest.raises(asyncio.TimeoutError):
+            async with api.http.request(
+                method,
+                url,
+                json={"consent_mode": "explicit"} if method == "POST" else None,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=10),
+            ):
+                pass
+        await asyncio.sleep(120)  # the slow fault ends and the handler meets the closed socket
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_truncated_json(api: Api) -> None:

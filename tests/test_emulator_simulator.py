@@ -28,6 +28,24 @@ async def test_without_simulation_sessions_stay_put() -> None:
         assert emu.session(sid)["status"] == "initiated"
 
 
+async def test_a_link_that_never_reached_the_client_is_never_opened() -> None:
+    # Found by the chaos suite: simulated candidates opened orphans (sessions whose create
+    # answer was lost), which no candidate can hold the link of.
+    sim = Simulation(open_delay=(5, 60), duration=(60, 120), fail_probability=0.0)
+    async with Emulator(simulation=sim) as emu, aiohttp.ClientSession() as http:
+        api = Api(emu, http)
+        pid = emu.create_persona()
+        path = f"/personas/{pid}/sessions"
+        emu.faults.add("lost_response", count=1)
+        with pytest.raises(aiohttp.ClientError):
+            await api.call("POST", path, json={"consent_mode": "explicit"})
+        delivered = (await api.call("POST", path, json={"consent_mode": "explicit"})).json["id"]
+        (orphan,) = emu.undelivered_session_ids
+        await asyncio.sleep(3600)
+        assert emu.session(delivered)["status"] == "completed"
+        assert emu.session(orphan)["status"] == "initiated"
+
+
 async def test_ten_thousand_sessions_two_virtual_hours() -> None:
     real_start = time.monotonic()
     sim = Simulation(open_delay=(5, 600), duration=(60, 900), fail_probability=0.1)
@@ -94,6 +112,21 @@ async def test_events_are_stamped_with_their_own_time() -> None:
         completed = datetime.fromisoformat(s["completed_at"])
         assert abs((started - created).total_seconds() - 10) < 0.01
         assert abs((completed - started).total_seconds() - 120) < 0.01
+
+
+async def test_a_session_marked_no_show_is_never_opened() -> None:
+    sim = Simulation(open_delay=(5, 60), duration=(60, 120), fail_probability=0.0)
+    async with Emulator(simulation=sim) as emu:
+        pid = emu.create_persona()
+        shows, stays = (emu.create_session(pid) for _ in range(2))
+        emu.no_show(stays)
+        await asyncio.sleep(8 * 86_400)
+        assert emu.session(shows)["status"] == "completed"
+        assert emu.session(stays)["status"] == "initiated"
+        with pytest.raises(ValueError, match="not initiated"):
+            emu.no_show(shows)
+        with pytest.raises(ValueError, match="expired"):
+            emu.start_session(stays)
 
 
 async def test_no_show_and_time_budget() -> None:

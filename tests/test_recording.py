@@ -68,6 +68,42 @@ async def test_truncated_download_leaves_the_old_file_untouched(
     assert os.listdir(tmp_path) == ["interview.wav"]
 
 
+async def test_a_download_cut_short_is_retried_not_saved_half(
+    zh: ZenHireClient, emu: Emulator, tmp_path: Path
+) -> None:
+    # Found by the chaos suite: a truncated recording (half the bytes of its
+    # Content-Length, then the connection closed) escaped download_recording as
+    # APIConnectionError instead of costing a retry like any other failed GET.
+    session_id = await _completed(zh, emu)
+    emu.faults.add("truncated", count=2, route="GET /sessions/{id}/recording")
+    emu.reset_counts()
+    target = tmp_path / "interview.wav"
+    seen: list[int] = []
+    nbytes = await zh.sessions.download_recording(
+        session_id, target, chunk_size=4096, on_progress=lambda n, _: seen.append(n)
+    )
+    assert emu.faults.injected["truncated"] == 2
+    assert emu.request_counts["GET /sessions/{id}/recording"] == 3
+    assert nbytes == target.stat().st_size == emu.recording_bytes
+    with wave.open(str(target)) as wav:
+        assert wav.getnframes() == (emu.recording_bytes - 44) // 2
+    assert os.listdir(tmp_path) == ["interview.wav"]
+    assert seen[-1] == emu.recording_bytes and min(seen) < emu.recording_bytes // 2
+
+
+async def test_a_download_cut_short_every_time_gives_up_after_the_retries(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url, max_retries=2) as zh:
+        session_id = await _completed(zh, emu)
+        emu.faults.add("truncated", route="GET /sessions/{id}/recording")
+        emu.reset_counts()
+        with pytest.raises(APIConnectionError, match="broke off"):
+            await zh.sessions.download_recording(session_id, tmp_path / "r.wav")
+    assert emu.request_counts["GET /sessions/{id}/recording"] == 3
+    assert os.listdir(tmp_path) == []
+
+
 async def test_cancelled_download_leaves_no_partial_file(
     tmp_path: Path,
 ) -> None:

@@ -111,6 +111,47 @@ async def test_pacing_avoids_429s_against_a_server_with_the_same_limit() -> None
         assert emu.request_counts["GET /personas"] == 150
 
 
+async def test_each_followed_redirect_is_paced_too() -> None:
+    # Found by the chaos suite: the second request of a followed same-origin redirect took
+    # no token, so redirects pushed a client paced at the server's limit over it, and a
+    # call could meet 429 after 429 until its retries ran out.
+    async with (
+        Emulator(rate_limit_per_minute=60) as emu,
+        ZenHireClient(
+            api_key=emu.api_key, base_url=emu.base_url, rate_limit_per_minute=60, max_retries=0
+        ) as zh,
+    ):
+        emu.faults.add("redirect", rate=0.3)
+        for _ in range(150):  # one after the other: the same draws every run
+            await zh.personas.list()  # max_retries=0: a single 429 would raise
+        redirects = emu.faults.injected["redirect"]
+        assert redirects > 30
+        assert emu.request_counts["GET /personas"] == 150 + redirects
+
+
+@pytest.mark.real_time
+async def test_waiting_for_a_pooled_connection_is_not_part_of_the_timeout(emu: Emulator) -> None:
+    # Found by the load test: calls queued behind the connection pool ran down their
+    # per-attempt timeout while waiting, so a burst of calls to a healthy server timed
+    # out (and their retries added to the queue). Each answer here takes well under a
+    # millisecond; the burst takes longer than the timeout.
+    async with ZenHireClient(
+        api_key=emu.api_key,
+        base_url=emu.base_url,
+        timeout=0.25,
+        max_retries=0,
+        max_connections=5,
+        rate_limit_per_minute=None,
+    ) as zh:
+        started = anyio.current_time()
+        async with anyio.create_task_group() as tg:
+            for _ in range(1000):
+                tg.start_soon(zh.personas.list)
+        assert anyio.current_time() - started > 0.25
+    assert emu.request_counts["GET /personas"] == 1000
+    assert emu.peak_connections == 5
+
+
 @pytest.mark.parametrize("borrowed", [False, True], ids=["own session", "borrowed session"])
 async def test_user_agent_and_key_header(emu: Emulator, borrowed: bool) -> None:
     seen: list[dict[str, str]] = []

@@ -1,7 +1,9 @@
 """The one request path: every byte the SDK sends or receives goes through :class:`Transport`.
 
 It is the only module that awaits the network, sleeps between retries and sees the API key.
-For each request it takes a pacing token, sends with a per-attempt timeout, maps failures to
+For each request it waits for a free connection of the client's pool (in its own queue, so
+that the per-attempt timeout only runs once the attempt can start), takes a pacing token,
+sends with a per-attempt timeout, maps failures to
 the error tree, retries what :class:`RetryPolicy` allows, pauses the whole client on a 429, and
 logs one redacted DEBUG line per attempt. Redirects are never followed automatically: aiohttp
 would forward ``X-API-Key`` to whatever origin a ``Location`` names. Same-origin redirects of a
@@ -16,7 +18,7 @@ import itertools
 import logging
 import platform
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
@@ -136,6 +138,7 @@ class Transport:
         }
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._slots: anyio.Semaphore | None = None
 
     @property
     def closed(self) -> bool:
@@ -163,6 +166,25 @@ class Transport:
                 auto_decompress=True,
             )
         return self._session
+
+    def _slot(self) -> AbstractAsyncContextManager[object]:
+        """A place in the connection pool, held for a whole attempt (body included).
+
+        Waiting here instead of in aiohttp's connector keeps that wait out of the attempt's
+        timeout (10,000 concurrent calls with ``timeout=1`` would otherwise all time out
+        queued behind a 50-connection pool) and costs a waiter far less memory than a
+        started aiohttp request. A borrowed session's pool is its owner's: the gate then
+        follows its connector's limit, if it has one.
+        """
+        if self._slots is None:
+            limit = self._max_connections
+            if not self._owns_session:
+                connector = self._session.connector if self._session is not None else None
+                limit = connector.limit if connector is not None else 0
+            if limit <= 0:
+                return nullcontext()
+            self._slots = anyio.Semaphore(limit)
+        return self._slots
 
     async def aclose(self) -> None:
         """Close the session if we created it (a borrowed one is left to its owner)."""
@@ -216,7 +238,9 @@ class Transport:
         if spec.params:
             url = url.with_query(list(spec.params))
         timeout = self._timeouts[stream]
-        for _ in range(_MAX_REDIRECTS + 1):
+        for hop in range(_MAX_REDIRECTS + 1):
+            if hop:
+                await self._pace()  # a followed redirect is one more request to the server
             try:
                 resp = await session.request(
                     spec.method,
@@ -252,12 +276,13 @@ class Transport:
         self, spec: RequestSpec, *, stream: bool
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """:meth:`_open` as a context manager that maps network failures in its body."""
-        resp = await self._open(spec, stream=stream)
-        try:
-            async with resp:
-                yield resp
-        except _NETWORK_ERRORS as exc:
-            raise _connection_error(exc, timeout=self._timeout) from exc
+        async with self._slot():
+            resp = await self._open(spec, stream=stream)
+            try:
+                async with resp:
+                    yield resp
+            except _NETWORK_ERRORS as exc:
+                raise _connection_error(exc, timeout=self._timeout) from exc
 
     async def _call(self, spec: RequestSpec, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it succeeds or the retry policy gives up; raise the last error."""
@@ -286,12 +311,13 @@ class Transport:
         """Send ``spec`` (with retries) and return the whole successful response."""
 
         async def once() -> Response:
-            resp = await self._open(spec, stream=False)
-            try:
-                async with resp:
-                    return Response(resp.status, resp.headers, await resp.read())
-            except _NETWORK_ERRORS as exc:
-                raise _connection_error(exc, timeout=self._timeout) from exc
+            async with self._slot():
+                resp = await self._open(spec, stream=False)
+                try:
+                    async with resp:
+                        return Response(resp.status, resp.headers, await resp.read())
+                except _NETWORK_ERRORS as exc:
+                    raise _connection_error(exc, timeout=self._timeout) from exc
 
         return await self._call(spec, once)
 
@@ -307,6 +333,24 @@ class Transport:
                 return await stack.enter_async_context(self._attempt(spec, stream=True))
 
             yield await self._call(spec, once)
+
+    async def fetch_streamed(
+        self, spec: RequestSpec, consume: Callable[[aiohttp.ClientResponse], Awaitable[T]]
+    ) -> T:
+        """Send ``spec`` and let ``consume`` read the successful response's body, with retries.
+
+        Unlike :meth:`stream`, a failure while ``consume`` reads the body (a connection that
+        breaks off, a body shorter than its ``Content-Length``: ``APIConnectionError``) fails
+        the whole attempt, and the request is sent again under the retry policy. ``consume``
+        must therefore start from scratch each time it is called (``download_recording``
+        writes a fresh temporary file).
+        """
+
+        async def once() -> T:
+            async with self._attempt(spec, stream=True) as resp:
+                return await consume(resp)
+
+        return await self._call(spec, once)
 
     def _log(
         self,

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import anyio
 
 from .. import _protocol as proto
@@ -320,15 +321,22 @@ class Sessions:
         """Stream the recording to ``path`` atomically and return the number of bytes.
 
         The file appears complete or not at all (a temporary file is renamed on success);
-        it is created with mode 0600, recordings being personal data. ``on_progress`` is
-        called after each chunk with ``(bytes so far, total)`` — ``total`` from the
-        response's ``Content-Length``, ``None`` when the server did not send one.
+        it is created with mode 0600, recordings being personal data. A download that
+        breaks off, or ends short of its ``Content-Length``, is never kept: it is retried
+        from the start like any failed GET (up to ``max_retries``), then raised as
+        :class:`~zenhire_async.APIConnectionError`. ``on_progress`` is called after each
+        chunk with ``(bytes so far, total)`` — ``total`` from the response's
+        ``Content-Length``, ``None`` when the server did not send one; after a retry the
+        count starts again from zero.
         """
         target = Path(path)
         if await asyncio.to_thread(os.path.isdir, target):
             raise IsADirectoryError(f"{target} is a directory; give a file path")
         spec = proto.session_artifact(session_id, "recording")
-        async with self._transport.stream(spec) as resp:
+
+        async def save(resp: aiohttp.ClientResponse) -> int:
             return await write_atomically(
                 iter_chunks(resp, chunk_size), target, resp.content_length, on_progress
             )
+
+        return await self._transport.fetch_streamed(spec, save)

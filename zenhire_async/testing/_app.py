@@ -145,6 +145,10 @@ async def _guarded(ctx: Context, request: web.Request, handler: Handler) -> web.
         return resp
     except web.HTTPNotFound:
         return error_response(ApiError(404, "NOT_FOUND", "No such route."), ctx.now_ms())
+    except ConnectionError:
+        # The client went away (it gave up during a ``slow`` fault): nobody is left to
+        # answer, and aiohttp drops this answer quietly. Not an error of the emulator.
+        return web.Response(status=499)
 
 
 @web.middleware

@@ -11,8 +11,9 @@ change with the event's own time, not the request's. So the state a client sees 
 what it would be had the candidates acted in real time, and 10,000 sessions cost one heap
 operation per event instead of a scan per request.
 
-* ``open`` at time *t*: if the link has expired (unused for ``expires_in``), nothing
-  happens and the session stays ``initiated`` forever. If the client is at its
+* ``open`` at time *t*: if the link has expired (unused for ``expires_in``), or if it
+  never reached the client (its create answer was lost: nobody can hand it to a
+  candidate), nothing happens and the session stays ``initiated`` forever. If the client is at its
   ``max_concurrent`` live interviews, the candidate joins the client's FIFO queue; else
   the session becomes ``active`` and an ``end`` event is pushed.
 * ``end``: ``completed`` (with artefacts, charge and maybe feedback) or ``failed`` (a
@@ -74,8 +75,10 @@ class Simulator:
         simulation: Simulation | None,
         max_concurrent: int | None,
         seed: int = 0,
+        delivered: set[str] | None = None,
     ) -> None:
         self._store = store
+        self._delivered = delivered
         self._sim = simulation
         self._max = max_concurrent
         self._rng = random.Random(f"simulation:{seed}")
@@ -112,6 +115,11 @@ class Simulator:
             self._push(now + self._sim.time_budget, _TIMEOUT, rec)
             self._note_live(rec.tenant)
 
+    def forget(self, rec: SessionRecord) -> None:
+        """Drop a session's simulated candidate: nothing scheduled for it will happen."""
+        rec.generation += 1  # pending events carry the old generation: they are skipped
+        self._plans.pop(rec.id, None)
+
     def advance(self, now: float) -> None:
         """Apply every event due at or before ``now``, in time order."""
         heap = self._heap
@@ -131,6 +139,9 @@ class Simulator:
     def _open(self, rec: SessionRecord, at: float) -> None:
         if _ms(at) >= rec.link_expires_ms():
             return
+        if self._delivered is not None and rec.id not in self._delivered:
+            self._plans.pop(rec.id, None)
+            return  # an orphan: its link never left the server
         tenant = rec.tenant
         if self._max is not None and tenant.live >= self._max:
             self._waiting.setdefault(tenant, deque()).append(rec.id)

@@ -48,7 +48,8 @@ class Emulator:
     :attr:`api_key`. All emulator time follows the running loop's clock (see
     ``virtual_time``). Sessions only change status when the test says so
     (:meth:`start_session`, :meth:`complete_session`, :meth:`fail_session`) unless a
-    :class:`Simulation` is given.
+    :class:`Simulation` is given. Simulated candidates only open links that reached the
+    client: a session whose create answer was lost (an orphan) stays ``initiated``.
     """
 
     def __init__(
@@ -70,10 +71,12 @@ class Emulator:
             raise ValueError("max_concurrent must be >= 1")
         store = Store(seed)
         limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+        delivered: set[str] = set()
         self._ctx = Context(
             store=store,
             faults=Faults(seed),
-            simulator=Simulator(store, simulation, max_concurrent, seed),
+            simulator=Simulator(store, simulation, max_concurrent, seed, delivered),
+            delivered=delivered,
             envelope=envelope,
             recording_bytes=recording_bytes,
             limiter=limiter,
@@ -81,6 +84,8 @@ class Emulator:
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._open_connections = 0
+        self._peak_connections = 0
         self._tenants: dict[str, TenantState] = {}
         self.tenant = self.add_tenant(project_id=store.new_id())
         """The default tenant (interview permission, ample credits)."""
@@ -94,11 +99,32 @@ class Emulator:
         self._ctx.clock = EmulatorClock(asyncio.get_running_loop())
         runner = web.AppRunner(build_app(self._ctx), access_log=None, shutdown_timeout=0.5)
         await runner.setup()
+        self._count_connections(runner)
         site = web.TCPSite(runner, self._host, self._port)
         await site.start()
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self._ctx.base_url = f"http://{host}:{port}"
+
+    def _count_connections(self, runner: web.AppRunner) -> None:
+        """Count TCP connections as the server accepts and loses them."""
+        server = runner.server
+        assert server is not None
+        made, lost = server.connection_made, server.connection_lost
+
+        def connection_made(handler: Any, transport: asyncio.Transport) -> None:
+            made(handler, transport)
+            self._open_connections += 1
+            self._peak_connections = max(self._peak_connections, self._open_connections)
+
+        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+            lost(handler, exc)
+            self._open_connections -= 1
+
+        # aiohttp's Server calls these from each connection's protocol; wrapping them is
+        # the one place that sees every connection open and close.
+        setattr(server, "connection_made", connection_made)  # noqa: B010
+        setattr(server, "connection_lost", connection_lost)  # noqa: B010
 
     async def aclose(self) -> None:
         """Stop serving (idempotent)."""
@@ -280,6 +306,15 @@ class Emulator:
 
     # -- lifecycle control ------------------------------------------------------------
 
+    def no_show(self, session_id: str) -> None:
+        """The candidate of an ``initiated`` session will never open the link: its simulated
+        opening (if any) is cancelled, so it stays ``initiated`` and its link expires
+        unused. Raises ``ValueError`` if the session was already opened."""
+        rec = self._record(session_id)
+        if rec.status != "initiated":
+            raise ValueError(f"session {session_id} is {rec.status}, not initiated")
+        self._ctx.simulator.forget(rec)
+
     def start_session(self, session_id: str) -> None:
         """``initiated`` → ``active`` now. Raises ``ValueError`` if the link expired."""
         rec = self._record(session_id)
@@ -343,13 +378,26 @@ class Emulator:
         return self._ctx.request_counts
 
     @property
+    def open_connections(self) -> int:
+        """TCP connections to the emulator open now."""
+        return self._open_connections
+
+    @property
+    def peak_connections(self) -> int:
+        """The most TCP connections that were open at once (since start or
+        :meth:`reset_counts`)."""
+        return self._peak_connections
+
+    @property
     def total_requests(self) -> int:
         """All requests received."""
         return self._ctx.request_counts.total()
 
     def reset_counts(self) -> None:
-        """Zero :attr:`request_counts`."""
+        """Zero :attr:`request_counts`; restart :attr:`peak_connections` from the
+        connections open now."""
         self._ctx.request_counts.clear()
+        self._peak_connections = self._open_connections
 
     def __repr__(self) -> str:
         return f"Emulator(base_url={self.base_url!r})"
