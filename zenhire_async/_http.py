@@ -18,7 +18,7 @@ import itertools
 import logging
 import platform
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, nullcontext
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
@@ -139,6 +139,7 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._slots: anyio.Semaphore | None = None
+        self._gate_built = False
 
     @property
     def closed(self) -> bool:
@@ -167,25 +168,31 @@ class Transport:
             )
         return self._session
 
-    def _slot(self) -> AbstractAsyncContextManager[object]:
-        """A place in the connection pool, held for a whole attempt (body included).
+    async def _take_slot(self) -> anyio.Semaphore | None:
+        """Take a place in the connection pool; the caller releases it after the attempt.
 
-        Waiting here instead of in aiohttp's connector keeps that wait out of the attempt's
-        timeout (10,000 concurrent calls with ``timeout=1`` would otherwise all time out
-        queued behind a 50-connection pool) and costs a waiter far less memory than a
-        started aiohttp request. A borrowed session's pool is its owner's: the gate then
-        follows its connector's limit, if it has one. ``fast_acquire`` skips the event-loop
-        round trip an uncontended acquire would otherwise cost on every request.
+        The place is held for a whole attempt (body included). Waiting here instead of in
+        aiohttp's connector keeps that wait out of the attempt's timeout (10,000 concurrent
+        calls with ``timeout=1`` would otherwise all time out queued behind a 50-connection
+        pool) and costs a waiter far less memory than a started aiohttp request. A borrowed
+        session's pool is its owner's: the gate then follows its connector's limit, if it
+        has one (``None``: no gate). A free place is taken without an await (every request
+        pays this; ``acquire_nowait`` costs a tenth of ``async with``).
         """
-        if self._slots is None:
+        if not self._gate_built:
             limit = self._max_connections
             if not self._owns_session:
                 connector = self._session.connector if self._session is not None else None
                 limit = connector.limit if connector is not None else 0
-            if limit <= 0:
-                return nullcontext()
-            self._slots = anyio.Semaphore(limit, fast_acquire=True)
-        return self._slots
+            self._slots = anyio.Semaphore(limit, fast_acquire=True) if limit > 0 else None
+            self._gate_built = True
+        gate = self._slots
+        if gate is not None:
+            try:
+                gate.acquire_nowait()
+            except anyio.WouldBlock:
+                await gate.acquire()
+        return gate
 
     async def aclose(self) -> None:
         """Close the session if we created it (a borrowed one is left to its owner)."""
@@ -277,13 +284,17 @@ class Transport:
         self, spec: RequestSpec, *, stream: bool
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """:meth:`_open` as a context manager that maps network failures in its body."""
-        async with self._slot():
+        gate = await self._take_slot()
+        try:
             resp = await self._open(spec, stream=stream)
             try:
                 async with resp:
                     yield resp
             except _NETWORK_ERRORS as exc:
                 raise _connection_error(exc, timeout=self._timeout) from exc
+        finally:
+            if gate is not None:
+                gate.release()
 
     async def _call(self, spec: RequestSpec, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it succeeds or the retry policy gives up; raise the last error."""
@@ -312,13 +323,17 @@ class Transport:
         """Send ``spec`` (with retries) and return the whole successful response."""
 
         async def once() -> Response:
-            async with self._slot():
+            gate = await self._take_slot()
+            try:
                 resp = await self._open(spec, stream=False)
                 try:
                     async with resp:
                         return Response(resp.status, resp.headers, await resp.read())
                 except _NETWORK_ERRORS as exc:
                     raise _connection_error(exc, timeout=self._timeout) from exc
+            finally:
+                if gate is not None:
+                    gate.release()
 
         return await self._call(spec, once)
 
