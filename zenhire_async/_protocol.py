@@ -304,6 +304,12 @@ def decode(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
         return decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(f"unexpected {what} body from the server: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # msgspec raises this (not its DecodeError) for invalid UTF-8 in an object key.
+        raise DecodeError(f"unexpected {what} body from the server: invalid UTF-8") from exc
+    except RecursionError:
+        # msgspec gives up on nesting deeper than the interpreter's recursion limit.
+        raise DecodeError(f"unexpected {what} body from the server: nested too deeply") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,17 +338,19 @@ def decode_page(
     return PageResult(page, cursor_mode=cursor is not msgspec.UNSET)
 
 
+MAX_LINK_LIFETIME_SECONDS = 10 * 366 * 86_400
+"""The longest link lifetime believed (ten years); a larger ``expires_in`` is capped to it."""
+
 def decode_invite(body: bytes, received_at: datetime) -> SessionInvite:
     """The create-session answer; the id may come as ``id`` or (older docs) ``session_id``."""
     wire = decode(_INVITE, body, "session creation")
     session_id = wire.id or wire.session_id
     if not session_id:
         raise DecodeError("session creation answer has neither 'id' nor 'session_id'")
-    lifetime = (
-        timedelta(seconds=wire.expires_in)
-        if wire.expires_in is not None and wire.expires_in >= 0
-        else DEFAULT_LINK_LIFETIME
-    )
+    lifetime = DEFAULT_LINK_LIFETIME
+    if wire.expires_in is not None and wire.expires_in >= 0:
+        # Capped: an absurd lifetime must not overflow datetime and lose the link with it.
+        lifetime = timedelta(seconds=min(wire.expires_in, MAX_LINK_LIFETIME_SECONDS))
     return SessionInvite(
         id=session_id,
         candidate_link=wire.candidate_link,
@@ -420,7 +428,7 @@ def error_from_response(
     request_id = headers.get("X-Request-Id")
     try:
         envelope = _ERROR.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
         kind = "an empty body" if not body.strip() else "a body that is not the error envelope"
         message = f"the server answered HTTP {status} with {kind}"
     else:
