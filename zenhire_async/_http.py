@@ -197,7 +197,9 @@ class Transport:
 
     def _note_failure(self, error: ZenHireError) -> None:
         if self.pacer is not None and isinstance(error, APIError) and error.status == 429:
-            self.pacer.pause(error.retry_after if error.retry_after is not None else 1.0)
+            # Capped: a server asking for hours (or 1e300 s) must not freeze the client.
+            wait = error.retry_after if error.retry_after is not None else 1.0
+            self.pacer.pause(min(wait, self._retry.max_retry_after))
 
     async def _open(  # noqa: RET503 - the loop returns or raises; _refuse_redirect raises
         self, spec: RequestSpec, *, stream: bool

@@ -8,6 +8,7 @@ to a decoder below. Decoders are built once, at import, and decode straight from
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -341,6 +342,7 @@ def decode_page(
 MAX_LINK_LIFETIME_SECONDS = 10 * 366 * 86_400
 """The longest link lifetime believed (ten years); a larger ``expires_in`` is capped to it."""
 
+
 def decode_invite(body: bytes, received_at: datetime) -> SessionInvite:
     """The create-session answer; the id may come as ``id`` or (older docs) ``session_id``."""
     wire = decode(_INVITE, body, "session creation")
@@ -412,7 +414,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
+    if not math.isfinite(seconds):  # NaN, or "inf"/"1e999": no wait the client can act on
         return None
     return max(0.0, seconds)
 
@@ -437,8 +439,9 @@ def error_from_response(
         message = err.message or f"HTTP {status}"
         details = cast("JSONObject", err.details or {})
         request_id = err.requestId or request_id
-        if retry_after is None and err.retryAfterSeconds is not None:
-            retry_after = max(0.0, err.retryAfterSeconds)
+        seconds = err.retryAfterSeconds
+        if retry_after is None and seconds is not None and math.isfinite(seconds):
+            retry_after = max(0.0, seconds)
     cls = _STATUS_ERRORS.get(status)
     if code == "ARTIFACT_NOT_READY":
         cls = ArtifactNotReadyError

@@ -24,6 +24,7 @@ import backoff
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._retry import RetryPolicy
 from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from .errors import APIConnectionError, NotFoundError, RateLimitError, ServerError, ZenHireError
 from .models import SessionStatus, SessionSummary
@@ -37,6 +38,7 @@ __all__ = ["TRANSIENT_ERRORS", "PollBudget", "SweepResult", "SweepRun", "Sweeper
 
 TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
 _MAX_GETS_AT_ONCE = 8
+_MAX_RETRY_AFTER = RetryPolicy().max_retry_after
 
 
 class PollBudget:
@@ -107,7 +109,7 @@ class Sweeper:
         self._failures += 1
         wait = backoff.full_jitter(min(60.0, 2.0**self._failures))
         if isinstance(failure, RateLimitError) and failure.retry_after is not None:
-            wait = failure.retry_after
+            wait = min(failure.retry_after, _MAX_RETRY_AFTER)  # never a wait of hours
         self._retry_at = anyio.current_time() + wait
 
 
