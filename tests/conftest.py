@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from fuzz_support import FUZZED, PROFILE
 
 from zenhire_async import ZenHireClient
 from zenhire_async.testing import Emulator, virtual_time_loop_factory
@@ -20,6 +21,15 @@ from zenhire_async.testing import Emulator, virtual_time_loop_factory
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_time: run on a normal (not virtual-time) loop")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print how many inputs the fuzz tests tried (the figure SECURITY.md quotes)."""
+    if FUZZED:
+        detail = ", ".join(f"{name} {count}" for name, count in sorted(FUZZED.items()))
+        terminalreporter.write_line(
+            f"fuzzing ({PROFILE} profile): {FUZZED.total()} inputs tried - {detail}"
+        )
 
 
 @pytest.fixture
