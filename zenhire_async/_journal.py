@@ -98,6 +98,14 @@ class CreatedRecord(_Record, frozen=True, kw_only=True, tag="created"):
 
     __str__ = __repr__
 
+    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+        """What ``rich`` shows (msgspec's default would print the whole link)."""
+        yield "candidate_ref", self.candidate_ref
+        yield "session_id", self.session_id
+        yield "candidate_link", redact_link(self.candidate_link)
+        yield "expires_at", self.expires_at
+        yield "at", self.at
+
 
 class FailedRecord(_Record, frozen=True, kw_only=True, tag="failed"):
     """The row failed with ``code`` (the API's error code, or an SDK code such as

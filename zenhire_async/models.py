@@ -10,6 +10,7 @@ constants below compare equal to those strings (``s.status == SessionStatus.COMP
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Generic, TypeAlias, TypeVar, Union
 
@@ -169,7 +170,7 @@ class SessionInvite(_Model, frozen=True, kw_only=True):
     """The answer to creating a session: the one and only copy of the candidate link.
 
     ``candidate_link`` is a secret (it admits the candidate) and cannot be fetched again:
-    store it before doing anything else. ``repr`` and ``str`` hide its token.
+    store it before doing anything else. ``repr``, ``str`` and rich's repr hide its token.
     ``expires_at`` is when the unused link stops working, from ``expires_in`` as received.
     """
 
@@ -185,6 +186,13 @@ class SessionInvite(_Model, frozen=True, kw_only=True):
         )
 
     __str__ = __repr__
+
+    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+        """What ``rich`` shows (msgspec's default would print the whole link)."""
+        yield "id", self.id
+        yield "candidate_link", redact_link(self.candidate_link)
+        yield "expires_in", self.expires_in
+        yield "expires_at", self.expires_at
 
 
 class TranscriptTurn(_Model, frozen=True, kw_only=True):
