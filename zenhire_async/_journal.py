@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeAlias, Union
+from typing import Any, TypeAlias, Union
 
 import anyio
 import msgspec
@@ -98,13 +98,15 @@ class CreatedRecord(_Record, frozen=True, kw_only=True, tag="created"):
 
     __str__ = __repr__
 
-    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
         """What ``rich`` shows (msgspec's default would print the whole link)."""
-        yield "candidate_ref", self.candidate_ref
-        yield "session_id", self.session_id
-        yield "candidate_link", redact_link(self.candidate_link)
-        yield "expires_at", self.expires_at
-        yield "at", self.at
+        return [
+            ("candidate_ref", self.candidate_ref),
+            ("session_id", self.session_id),
+            ("candidate_link", redact_link(self.candidate_link)),
+            ("expires_at", self.expires_at),
+            ("at", self.at),
+        ]
 
 
 class FailedRecord(_Record, frozen=True, kw_only=True, tag="failed"):

@@ -10,9 +10,8 @@ constants below compare equal to those strings (``s.status == SessionStatus.COMP
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Generic, TypeAlias, TypeVar, Union
+from typing import Any, Generic, TypeAlias, TypeVar, Union
 
 import msgspec
 
@@ -187,12 +186,14 @@ class SessionInvite(_Model, frozen=True, kw_only=True):
 
     __str__ = __repr__
 
-    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
         """What ``rich`` shows (msgspec's default would print the whole link)."""
-        yield "id", self.id
-        yield "candidate_link", redact_link(self.candidate_link)
-        yield "expires_in", self.expires_in
-        yield "expires_at", self.expires_at
+        return [
+            ("id", self.id),
+            ("candidate_link", redact_link(self.candidate_link)),
+            ("expires_in", self.expires_in),
+            ("expires_at", self.expires_at),
+        ]
 
 
 class TranscriptTurn(_Model, frozen=True, kw_only=True):
