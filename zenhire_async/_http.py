@@ -142,7 +142,13 @@ class Transport:
         """Whether :meth:`aclose` has been called."""
         return self._closed
 
-    def _check_usable(self) -> None:
+    def check_usable(self) -> None:
+        """Raise ``RuntimeError`` when closed or first used in another event loop.
+
+        The first call binds the transport to the running loop. Long operations (waits,
+        watches, bulk invites, downloads) call it before they start, so that a second
+        loop gets this clear error up front rather than from deep inside a task group.
+        """
         if self._closed:
             raise RuntimeError("this ZenHireClient is closed; create a new one")
         loop = asyncio.get_running_loop()
@@ -155,7 +161,7 @@ class Transport:
             )
 
     def _client_session(self) -> aiohttp.ClientSession:
-        self._check_usable()
+        self.check_usable()
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),

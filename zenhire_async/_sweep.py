@@ -82,6 +82,10 @@ class Sweeper:
         self._failures = 0
         self._retry_at = -math.inf
 
+    def check_usable(self) -> None:
+        """Raise ``RuntimeError`` when the client is closed or belongs to another loop."""
+        self._sessions._transport.check_usable()
+
     def next_wake(self, book: WatchBook) -> float | None:
         """When the next sweep (or expiry) is due for ``book``; ``None``: nothing pending."""
         due = book.next_wake()
