@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from fuzz_support import FUZZED, PROFILE
+from fuzz_support import CANCELLATION_POINTS, FUZZED, PROFILE
 
 from zenhire_async import ZenHireClient
 from zenhire_async.testing import Emulator, virtual_time_loop_factory
@@ -24,11 +24,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print how many inputs the fuzz tests tried (the figure SECURITY.md quotes)."""
+    """Print the inputs the fuzz tests tried and the await points cancelled at."""
     if FUZZED:
         detail = ", ".join(f"{name} {count}" for name, count in sorted(FUZZED.items()))
         terminalreporter.write_line(
             f"fuzzing ({PROFILE} profile): {FUZZED.total()} inputs tried - {detail}"
+        )
+    if CANCELLATION_POINTS:
+        detail = ", ".join(f"{k} {n}" for k, n in sorted(CANCELLATION_POINTS.items()))
+        terminalreporter.write_line(
+            f"cancellation: {CANCELLATION_POINTS.total()} await points cut - {detail}"
         )
 
 
