@@ -33,6 +33,7 @@ from bulk_support import check_job_invariants
 from fuzz_support import CANCELLATION_POINTS
 
 from zenhire_async import (
+    AuthenticationError,
     CreatedRecord,
     JobRecord,
     SessionSummary,
@@ -287,10 +288,12 @@ async def sweep_cuts(
         finished, cutter = await cut_at(k, lambda k=k: operation(k))
         await check(k, finished)
         if finished:
-            assert cutter.points < k, "the operation finished although it was cut"
-            CANCELLATION_POINTS[name] = k - 1
-            assert k > 5, f"{name}: only {k - 1} await points: the harness did not count"
-            return k - 1
+            # It ran out of await points before the k-th (or the k-th was its very last:
+            # the cancellation came with nothing left to interrupt).
+            assert cutter.points <= k, "the operation went on past the point it was cut at"
+            CANCELLATION_POINTS[name] = cutter.points
+            assert cutter.points > 5, f"{name}: {cutter.points} await points: not counted?"
+            return cutter.points
     raise AssertionError(f"{name} never finished within {limit} cuts")
 
 
@@ -437,3 +440,23 @@ async def test_cancelling_download_recording_anywhere_leaves_no_partial_file(
         nbytes = await zh.sessions.download_recording(session_id, tmp_path / "final.wav")
         assert nbytes == emu.recording_bytes
     await _no_task_left(baseline)
+
+
+@pytest.mark.parametrize("waiting", ["watch", "await_completion"])
+async def test_a_fatal_error_inside_a_sweep_comes_out_as_itself(waiting: str) -> None:
+    """A sweep GETs a batch of sessions in a task group; a 401 (or the client closed) in
+    one of them is raised as that error, not as an ExceptionGroup around it."""
+    async with (
+        Emulator() as emu,
+        ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh,
+    ):
+        persona_id = emu.create_persona()
+        ids = [emu.create_session(persona_id) for _ in range(3)]
+        emu._tenant_state(None).active = False  # every call now: 401 CLIENT_INACTIVE
+        call = (
+            zh.sessions.watch(ids).__anext__()
+            if waiting == "watch"
+            else zh.sessions.await_completion(ids[0])
+        )
+        with pytest.raises(AuthenticationError):
+            await call

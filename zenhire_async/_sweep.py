@@ -187,8 +187,10 @@ class SweepRun:
     async def _get_step(self, result: SweepResult) -> None:
         batch = [self._gets.popleft() for _ in range(min(_MAX_GETS_AT_ONCE, len(self._gets)))]
         self.requests += len(batch)
+        failure: Exception | None = None
 
         async def one(session_id: str) -> None:
+            nonlocal failure
             try:
                 row = await self._sweeper._sessions.get(session_id)
             except NotFoundError as error:
@@ -196,12 +198,19 @@ class SweepRun:
                 self._book.untrack(session_id)
             except TRANSIENT_ERRORS as error:
                 result.transient = error  # the others of the batch still count
+            except Exception as error:
+                # A 401, a malformed answer, the client closed meanwhile: raised below as
+                # itself, not wrapped in the task group's ExceptionGroup.
+                if failure is None:
+                    failure = error
             else:
                 self._note(row, result)
 
         async with anyio.create_task_group() as tg:
             for session_id in batch:
                 tg.start_soon(one, session_id)
+        if failure is not None:
+            raise failure
 
     def _note(self, row: SessionSummary, result: SweepResult) -> None:
         change = self._book.observe(row, anyio.current_time(), self._sweeper._rng.random())
