@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 import traceback
 from collections.abc import AsyncIterator, Iterator
@@ -275,3 +276,22 @@ def test_plain_http_to_a_host_that_only_looks_local_is_refused(url: str) -> None
     with pytest.raises(ValueError, match="unencrypted"):
         ZenHireClient(api_key="zh_api_k1234567", base_url=url)
     assert ZenHireClient(api_key="zh_api_k1234567", base_url=url, allow_insecure_http=True)
+
+
+def test_security_md_cites_only_tests_that_exist() -> None:
+    """Every ``file::test`` SECURITY.md gives as proof names a test of that file."""
+    root = Path(__file__).resolve().parent
+    text = (root.parent / "SECURITY.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`((?:test_\w+\.py)?)(?:::(test_\w+))?`", text)
+    current: str | None = None
+    checked = 0
+    for filename, test in cited:
+        if filename:
+            current = filename
+            assert (root / filename).is_file(), filename
+        if test:
+            assert current is not None, test
+            source = (root / current).read_text(encoding="utf-8")
+            assert re.search(rf"^(async )?def {test}\(", source, re.M), f"{current}::{test}"
+            checked += 1
+    assert checked >= 40
