@@ -31,7 +31,7 @@ from typing import Any, TypeAlias, Union
 import anyio
 import msgspec
 
-from ._redact import redact_link
+from ._redact import hide_link
 from ._rowset import RowKeyTable, row_key
 
 try:  # POSIX; elsewhere the journal is simply not locked
@@ -92,7 +92,7 @@ class CreatedRecord(_Record, frozen=True, kw_only=True, tag="created"):
     def __repr__(self) -> str:
         return (
             f"CreatedRecord(candidate_ref={self.candidate_ref!r}, session_id={self.session_id!r}, "
-            f"candidate_link={redact_link(self.candidate_link)!r}, "
+            f"candidate_link={hide_link(self.candidate_link)!r}, "
             f"expires_at={self.expires_at!r})"
         )
 
@@ -103,7 +103,7 @@ class CreatedRecord(_Record, frozen=True, kw_only=True, tag="created"):
         return [
             ("candidate_ref", self.candidate_ref),
             ("session_id", self.session_id),
-            ("candidate_link", redact_link(self.candidate_link)),
+            ("candidate_link", hide_link(self.candidate_link)),
             ("expires_at", self.expires_at),
             ("at", self.at),
         ]

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeAlias, TypeVar, Union
 
 import msgspec
 
-from ._redact import redact_link
+from ._redact import hide_link
 
 __all__ = [
     "DEFAULT_LINK_LIFETIME",
@@ -180,7 +180,7 @@ class SessionInvite(_Model, frozen=True, kw_only=True):
 
     def __repr__(self) -> str:
         return (
-            f"SessionInvite(id={self.id!r}, candidate_link={redact_link(self.candidate_link)!r}, "
+            f"SessionInvite(id={self.id!r}, candidate_link={hide_link(self.candidate_link)!r}, "
             f"expires_in={self.expires_in!r}, expires_at={self.expires_at!r})"
         )
 
@@ -190,7 +190,7 @@ class SessionInvite(_Model, frozen=True, kw_only=True):
         """What ``rich`` shows (msgspec's default would print the whole link)."""
         return [
             ("id", self.id),
-            ("candidate_link", redact_link(self.candidate_link)),
+            ("candidate_link", hide_link(self.candidate_link)),
             ("expires_in", self.expires_in),
             ("expires_at", self.expires_at),
         ]
