@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import msgspec
 import pytest
+import rich.pretty
 from fuzz_support import fuzzed
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 from zenhire_async import (
     APIError,
     ArtifactNotReadyError,
+    CreatedRecord,
     DecodeError,
     Feedback,
     Page,
@@ -563,3 +565,31 @@ async def test_an_absurd_retry_after_does_not_freeze_the_client(retry_after: flo
         assert info.value.retry_after is not None and info.value.retry_after >= retry_after
         with anyio.fail_after(RetryPolicy().max_retry_after + 1):
             assert (await zh.personas.list()).data == []
+
+
+_URLSAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+
+
+@given(
+    host=st.from_regex(r"[a-z]{3,10}\.[a-z]{2,5}", fullmatch=True),
+    secret=st.text(_URLSAFE, min_size=16, max_size=64),
+    shape=st.sampled_from(
+        ["/#t={s}", "/?t={s}", "/x?a=1&t={s}", "/?token={s}", "/i/{s}", "/#{s}", "/{s}?x=1"]
+    ),
+    userinfo=st.booleans(),
+)
+def test_an_invite_never_shows_its_link_whatever_its_shape(
+    host: str, secret: str, shape: str, userinfo: bool
+) -> None:
+    """The contract pins ``…/#t=<token>``; should the platform send another shape, the
+    repr still hides what follows the host (and credentials before it)."""
+    fuzzed("invite")
+    link = f"https://{'u:' + secret + '@' if userinfo else ''}{host}{shape.format(s=secret)}"
+    invite = SessionInvite(id="s1", candidate_link=link, expires_in=60, expires_at=RECEIVED_AT)
+    record = CreatedRecord(
+        candidate_ref="r", session_id="s1", candidate_link=link, expires_at=RECEIVED_AT
+    )
+    for obj in (invite, record):
+        for text in (repr(obj), str(obj), rich.pretty.pretty_repr(obj)):
+            assert secret not in text and link not in text
+            assert host in text  # still says where the link leads
