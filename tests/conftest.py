@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from fuzz_support import CANCELLATION_POINTS, FUZZED, PROFILE
 
 from zenhire_async import ZenHireClient
 from zenhire_async.testing import Emulator, virtual_time_loop_factory
@@ -20,6 +21,20 @@ from zenhire_async.testing import Emulator, virtual_time_loop_factory
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_time: run on a normal (not virtual-time) loop")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the inputs the fuzz tests tried and the await points cancelled at."""
+    if FUZZED:
+        detail = ", ".join(f"{name} {count}" for name, count in sorted(FUZZED.items()))
+        terminalreporter.write_line(
+            f"fuzzing ({PROFILE} profile): {FUZZED.total()} inputs tried - {detail}"
+        )
+    if CANCELLATION_POINTS:
+        detail = ", ".join(f"{k} {n}" for k, n in sorted(CANCELLATION_POINTS.items()))
+        terminalreporter.write_line(
+            f"cancellation: {CANCELLATION_POINTS.total()} await points cut - {detail}"
+        )
 
 
 @pytest.fixture

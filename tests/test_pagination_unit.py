@@ -65,9 +65,17 @@ async def test_cursor_mode_follows_and_ends_on_null() -> None:
     assert calls == [(0, None), (0, "c1")]
 
 
-async def test_same_page_twice_is_detected() -> None:
-    with pytest.raises(DecodeError, match="same list page"):
-        await collect([page("ab", has_more=True), page("ab", has_more=True)])
+async def test_same_page_three_times_is_detected() -> None:
+    with pytest.raises(DecodeError, match="same list page 3 times"):
+        await collect([page("ab", has_more=True)] * 3)
+
+
+async def test_same_page_twice_is_a_list_that_grew_by_a_page() -> None:
+    """Two rows created between two reads of a 2-row page: offset 2 shows the same rows."""
+    ids, calls = await collect(
+        [page("ba", has_more=True), page("ba", has_more=True), page("", has_more=False)]
+    )
+    assert ids == ["b", "a"] and len(calls) == 3
 
 
 async def test_cursor_that_does_not_move_is_detected() -> None:

@@ -146,7 +146,13 @@ class Transport:
         """Whether :meth:`aclose` has been called."""
         return self._closed
 
-    def _check_usable(self) -> None:
+    def check_usable(self) -> None:
+        """Raise ``RuntimeError`` when closed or first used in another event loop.
+
+        The first call binds the transport to the running loop. Long operations (waits,
+        watches, bulk invites, downloads) call it before they start, so that a second
+        loop gets this clear error up front rather than from deep inside a task group.
+        """
         if self._closed:
             raise RuntimeError("this ZenHireClient is closed; create a new one")
         loop = asyncio.get_running_loop()
@@ -159,7 +165,7 @@ class Transport:
             )
 
     def _client_session(self) -> aiohttp.ClientSession:
-        self._check_usable()
+        self.check_usable()
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
@@ -227,7 +233,9 @@ class Transport:
 
     def _note_failure(self, error: ZenHireError) -> None:
         if self.pacer is not None and isinstance(error, APIError) and error.status == 429:
-            self.pacer.pause(error.retry_after if error.retry_after is not None else 1.0)
+            # Capped: a server asking for hours (or 1e300 s) must not freeze the client.
+            wait = error.retry_after if error.retry_after is not None else 1.0
+            self.pacer.pause(min(wait, self._retry.max_retry_after))
 
     async def _open(  # noqa: RET503 - the loop returns or raises; _refuse_redirect raises
         self, spec: RequestSpec, *, stream: bool

@@ -26,13 +26,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeAlias, Union
+from typing import Any, TypeAlias, Union
 
 import anyio
 import msgspec
 
 from ._bulk_rules import MARKER_JOB
-from ._redact import redact_link
+from ._redact import hide_link
 from ._rowset import RowKeyTable, row_key
 from .errors import JournalInUseError
 
@@ -99,11 +99,21 @@ class CreatedRecord(_Record, frozen=True, kw_only=True, tag="created"):
     def __repr__(self) -> str:
         return (
             f"CreatedRecord(candidate_ref={self.candidate_ref!r}, session_id={self.session_id!r}, "
-            f"candidate_link={redact_link(self.candidate_link)!r}, "
+            f"candidate_link={hide_link(self.candidate_link)!r}, "
             f"expires_at={self.expires_at!r})"
         )
 
     __str__ = __repr__
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """What ``rich`` shows (msgspec's default would print the whole link)."""
+        return [
+            ("candidate_ref", self.candidate_ref),
+            ("session_id", self.session_id),
+            ("candidate_link", hide_link(self.candidate_link)),
+            ("expires_at", self.expires_at),
+            ("at", self.at),
+        ]
 
 
 class FailedRecord(_Record, frozen=True, kw_only=True, tag="failed"):

@@ -8,6 +8,7 @@ to a decoder below. Decoders are built once, at import, and decode straight from
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -304,6 +305,12 @@ def decode(decoder: msgspec.json.Decoder[T], body: bytes, what: str) -> T:
         return decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(f"unexpected {what} body from the server: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # msgspec raises this (not its DecodeError) for invalid UTF-8 in an object key.
+        raise DecodeError(f"unexpected {what} body from the server: invalid UTF-8") from exc
+    except RecursionError:
+        # msgspec gives up on nesting deeper than the interpreter's recursion limit.
+        raise DecodeError(f"unexpected {what} body from the server: nested too deeply") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,17 +339,20 @@ def decode_page(
     return PageResult(page, cursor_mode=cursor is not msgspec.UNSET)
 
 
+MAX_LINK_LIFETIME_SECONDS = 10 * 366 * 86_400
+"""The longest link lifetime believed (ten years); a larger ``expires_in`` is capped to it."""
+
+
 def decode_invite(body: bytes, received_at: datetime) -> SessionInvite:
     """The create-session answer; the id may come as ``id`` or (older docs) ``session_id``."""
     wire = decode(_INVITE, body, "session creation")
     session_id = wire.id or wire.session_id
     if not session_id:
         raise DecodeError("session creation answer has neither 'id' nor 'session_id'")
-    lifetime = (
-        timedelta(seconds=wire.expires_in)
-        if wire.expires_in is not None and wire.expires_in >= 0
-        else DEFAULT_LINK_LIFETIME
-    )
+    lifetime = DEFAULT_LINK_LIFETIME
+    if wire.expires_in is not None and wire.expires_in >= 0:
+        # Capped: an absurd lifetime must not overflow datetime and lose the link with it.
+        lifetime = timedelta(seconds=min(wire.expires_in, MAX_LINK_LIFETIME_SECONDS))
     return SessionInvite(
         id=session_id,
         candidate_link=wire.candidate_link,
@@ -404,7 +414,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
+    if not math.isfinite(seconds):  # NaN, or "inf"/"1e999": no wait the client can act on
         return None
     return max(0.0, seconds)
 
@@ -420,7 +430,7 @@ def error_from_response(
     request_id = headers.get("X-Request-Id")
     try:
         envelope = _ERROR.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
         kind = "an empty body" if not body.strip() else "a body that is not the error envelope"
         message = f"the server answered HTTP {status} with {kind}"
     else:
@@ -429,8 +439,9 @@ def error_from_response(
         message = err.message or f"HTTP {status}"
         details = cast("JSONObject", err.details or {})
         request_id = err.requestId or request_id
-        if retry_after is None and err.retryAfterSeconds is not None:
-            retry_after = max(0.0, err.retryAfterSeconds)
+        seconds = err.retryAfterSeconds
+        if retry_after is None and seconds is not None and math.isfinite(seconds):
+            retry_after = max(0.0, seconds)
     cls = _STATUS_ERRORS.get(status)
     if code == "ARTIFACT_NOT_READY":
         cls = ArtifactNotReadyError

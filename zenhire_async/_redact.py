@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["redact", "redact_key", "redact_link"]
+__all__ = ["hide_link", "redact", "redact_key", "redact_link"]
 
 # The token rides in the URL fragment: ``…/#t=<token>``; also catch it in a query string.
 _TOKEN_RE = re.compile(r"([#?&]t=)[^&#\s\"'<>]+")
@@ -21,6 +21,20 @@ _MASK = "***"
 def redact_link(link: str) -> str:
     """Return ``link`` with its token replaced by ``***``."""
     return _TOKEN_RE.sub(lambda m: m.group(1) + _MASK, link)
+
+
+def hide_link(link: str) -> str:
+    """Return a whole candidate link fit to show: its ``t=`` token masked, or — should the
+    link come in another shape — everything after its host; credentials before the host are
+    dropped either way."""
+    scheme, sep, rest = link.partition("://")
+    if not sep:
+        return _MASK
+    cut = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    host = authority.rsplit("@", 1)[-1]
+    masked = redact_link(tail)
+    return f"{scheme}://{host}{masked if masked != tail else '/' + _MASK}"
 
 
 def redact_key(key: str) -> str:

@@ -24,6 +24,7 @@ import backoff
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._retry import RetryPolicy
 from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from .errors import APIConnectionError, NotFoundError, RateLimitError, ServerError, ZenHireError
 from .models import SessionStatus, SessionSummary
@@ -37,6 +38,7 @@ __all__ = ["TRANSIENT_ERRORS", "PollBudget", "SweepResult", "SweepRun", "Sweeper
 
 TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
 _MAX_GETS_AT_ONCE = 8
+_MAX_RETRY_AFTER = RetryPolicy().max_retry_after
 
 
 class PollBudget:
@@ -80,6 +82,10 @@ class Sweeper:
         self._failures = 0
         self._retry_at = -math.inf
 
+    def check_usable(self) -> None:
+        """Raise ``RuntimeError`` when the client is closed or belongs to another loop."""
+        self._sessions._transport.check_usable()
+
     def next_wake(self, book: WatchBook) -> float | None:
         """When the next sweep (or expiry) is due for ``book``; ``None``: nothing pending."""
         due = book.next_wake()
@@ -107,7 +113,7 @@ class Sweeper:
         self._failures += 1
         wait = backoff.full_jitter(min(60.0, 2.0**self._failures))
         if isinstance(failure, RateLimitError) and failure.retry_after is not None:
-            wait = failure.retry_after
+            wait = min(failure.retry_after, _MAX_RETRY_AFTER)  # never a wait of hours
         self._retry_at = anyio.current_time() + wait
 
 
@@ -181,8 +187,10 @@ class SweepRun:
     async def _get_step(self, result: SweepResult) -> None:
         batch = [self._gets.popleft() for _ in range(min(_MAX_GETS_AT_ONCE, len(self._gets)))]
         self.requests += len(batch)
+        failure: Exception | None = None
 
         async def one(session_id: str) -> None:
+            nonlocal failure
             try:
                 row = await self._sweeper._sessions.get(session_id)
             except NotFoundError as error:
@@ -190,12 +198,19 @@ class SweepRun:
                 self._book.untrack(session_id)
             except TRANSIENT_ERRORS as error:
                 result.transient = error  # the others of the batch still count
+            except Exception as error:
+                # A 401, a malformed answer, the client closed meanwhile: raised below as
+                # itself, not wrapped in the task group's ExceptionGroup.
+                if failure is None:
+                    failure = error
             else:
                 self._note(row, result)
 
         async with anyio.create_task_group() as tg:
             for session_id in batch:
                 tg.start_soon(one, session_id)
+        if failure is not None:
+            raise failure
 
     def _note(self, row: SessionSummary, result: SweepResult) -> None:
         change = self._book.observe(row, anyio.current_time(), self._sweeper._rng.random())

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Generic, TypeAlias, TypeVar, Union
+from typing import Any, Generic, TypeAlias, TypeVar, Union
 
 import msgspec
 
-from ._redact import redact_link
+from ._redact import hide_link
 
 __all__ = [
     "DEFAULT_LINK_LIFETIME",
@@ -174,7 +174,7 @@ class SessionInvite(_Model, frozen=True, kw_only=True):
     """The answer to creating a session: the one and only copy of the candidate link.
 
     ``candidate_link`` is a secret (it admits the candidate) and cannot be fetched again:
-    store it before doing anything else. ``repr`` and ``str`` hide its token.
+    store it before doing anything else. ``repr``, ``str`` and rich's repr hide its token.
     ``expires_at`` is when the unused link stops working, from ``expires_in`` as received.
     """
 
@@ -185,11 +185,20 @@ class SessionInvite(_Model, frozen=True, kw_only=True):
 
     def __repr__(self) -> str:
         return (
-            f"SessionInvite(id={self.id!r}, candidate_link={redact_link(self.candidate_link)!r}, "
+            f"SessionInvite(id={self.id!r}, candidate_link={hide_link(self.candidate_link)!r}, "
             f"expires_in={self.expires_in!r}, expires_at={self.expires_at!r})"
         )
 
     __str__ = __repr__
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        """What ``rich`` shows (msgspec's default would print the whole link)."""
+        return [
+            ("id", self.id),
+            ("candidate_link", hide_link(self.candidate_link)),
+            ("expires_in", self.expires_in),
+            ("expires_at", self.expires_at),
+        ]
 
 
 class TranscriptTurn(_Model, frozen=True, kw_only=True):

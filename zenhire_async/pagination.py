@@ -12,7 +12,10 @@ Each page decides the next request:
 Lists are newest first and grow while they are read, so an offset page can repeat rows of
 the one before it (rows shift down, never up: nothing is skipped). Ids already yielded are
 remembered and dropped. A server that repeats the same page or cursor forever is detected
-and raises :class:`~zenhire_async.errors.DecodeError` instead of looping.
+and raises :class:`~zenhire_async.errors.DecodeError` instead of looping: a cursor that comes
+back unchanged at once, the same page at once on its third time in a row (twice is what an
+honest list shows when exactly a page of rows was created between two reads), and any
+endless walk after ``MAX_PAGES_WITHOUT_NEW_ROWS`` pages that brought nothing new.
 """
 
 from __future__ import annotations
@@ -23,9 +26,16 @@ from typing import Generic, Protocol, TypeVar
 from ._protocol import PageResult
 from .errors import DecodeError
 
-__all__ = ["FetchPage", "PageWalker", "iterate_pages"]
+__all__ = [
+    "MAX_PAGES_WITHOUT_NEW_ROWS",
+    "MAX_SAME_PAGE_IN_A_ROW",
+    "FetchPage",
+    "PageWalker",
+    "iterate_pages",
+]
 
 MAX_PAGES_WITHOUT_NEW_ROWS = 50
+MAX_SAME_PAGE_IN_A_ROW = 3
 
 
 class _HasId(Protocol):
@@ -53,6 +63,7 @@ class PageWalker(Generic[ItemT]):
         self._offset = 0
         self._cursor: str | None = None
         self._previous_ids: list[str] | None = None
+        self._same_in_a_row = 0
         self._pages_without_new = 0
         self.pages = 0
         self.rows = 0
@@ -68,7 +79,13 @@ class PageWalker(Generic[ItemT]):
         self.rows += len(page.data)
         ids = [item.id for item in page.data]
         if page.data and ids == self._previous_ids:
-            raise DecodeError("the server returned the same list page twice in a row")
+            self._same_in_a_row += 1
+            if self._same_in_a_row >= MAX_SAME_PAGE_IN_A_ROW:
+                raise DecodeError(
+                    f"the server returned the same list page {self._same_in_a_row} times in a row"
+                )
+        else:
+            self._same_in_a_row = 1
         self._previous_ids = ids
         fresh = []
         for item in page.data:

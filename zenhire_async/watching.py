@@ -93,6 +93,7 @@ class SessionWatch:
         )
 
     async def __anext__(self) -> SessionSummary:
+        self._sweeper.check_usable()
         if self._deadline is None and self._timeout is not None:
             self._deadline = anyio.current_time() + self._timeout
         while not self._queue:

@@ -17,7 +17,7 @@ from pathlib import Path
 import anyio
 
 from .. import SessionDetail, SessionSummary, ZenHireClient
-from .._redact import redact_link
+from .._redact import hide_link
 from ..testing import Emulator, Simulation
 from ._output import Output
 from ._results import save_results
@@ -45,7 +45,7 @@ async def run_demo(candidates: int, out: str, seed: int, output: Output | None =
                     persona.id, consent_mode="explicit", candidate_ref=ref, tags=["demo"]
                 )
                 invites[ref] = invite
-                print(f"  invited {ref}: {redact_link(invite.candidate_link)}")
+                print(f"  invited {ref}: {hide_link(invite.candidate_link)}")
             print("\nWaiting for the candidates to interview…")
 
             results: dict[str, SessionDetail] = {}

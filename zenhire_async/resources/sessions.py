@@ -122,6 +122,7 @@ class Sessions:
         :class:`~zenhire_async.BulkInviteError` carries the partial report. ``on_progress``
         (sync or async) gets :class:`~zenhire_async.BulkProgress` at least once a second.
         """
+        self._transport.check_usable()  # before the journal is opened or written
         return await bulk_invite(
             self,
             self._clock,
@@ -230,8 +231,7 @@ class Sessions:
         proto.get_session(session_id)  # validate the id before waiting
         if timeout is not None and timeout < 0:
             raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
-        if self._transport.closed:
-            raise RuntimeError("this ZenHireClient is closed; create a new one")
+        self._transport.check_usable()  # closed, or another loop: before any shared state
         if self._shared is None:
             self._shared = SharedWatcher(self._sweeper(), self._clock, WatchBook())
         deadline = None if timeout is None else anyio.current_time() + timeout
@@ -330,6 +330,7 @@ class Sessions:
         count starts again from zero.
         """
         target = Path(path)
+        self._transport.check_usable()
         if await asyncio.to_thread(os.path.isdir, target):
             raise IsADirectoryError(f"{target} is a directory; give a file path")
         spec = proto.session_artifact(session_id, "recording")
