@@ -129,26 +129,26 @@ async def test_each_followed_redirect_is_paced_too() -> None:
         assert emu.request_counts["GET /personas"] == 150 + redirects
 
 
-@pytest.mark.real_time
 async def test_waiting_for_a_pooled_connection_is_not_part_of_the_timeout(emu: Emulator) -> None:
     # Found by the load test: calls queued behind the connection pool ran down their
     # per-attempt timeout while waiting, so a burst of calls to a healthy server timed
-    # out (and their retries added to the queue). Each answer here takes well under a
-    # millisecond; the burst takes longer than the timeout.
+    # out (and their retries added to the queue). On the virtual clock: each answer takes
+    # 0.1 s, a tenth of the timeout; the burst through 5 connections takes 2 s.
+    emu.faults.add("slow", delay=0.1)
     async with ZenHireClient(
         api_key=emu.api_key,
         base_url=emu.base_url,
-        timeout=0.25,
+        timeout=1.0,
         max_retries=0,
         max_connections=5,
         rate_limit_per_minute=None,
     ) as zh:
         started = anyio.current_time()
         async with anyio.create_task_group() as tg:
-            for _ in range(1000):
+            for _ in range(100):
                 tg.start_soon(zh.personas.list)
-        assert anyio.current_time() - started > 0.25
-    assert emu.request_counts["GET /personas"] == 1000
+        assert anyio.current_time() - started >= 1.9
+    assert emu.request_counts["GET /personas"] == 100
     assert emu.peak_connections == 5
 
 
