@@ -35,7 +35,8 @@ def check_job_invariants(emu: Emulator, journal: Path, refs: list[str]) -> dict[
     * every ref has exactly one ``created`` record, whose link is the one the emulator minted
       and delivered for that session;
     * every session the emulator created for the job is either a ref's recorded session or
-      journaled as an orphan, and every undelivered session is an orphan;
+      journaled as an orphan (and every orphan is such a session); every undelivered
+      session is an orphan;
     * no ref has two sessions besides its orphans, and no orphan was ever started.
     """
     records = list(read_journal(journal))
@@ -60,13 +61,15 @@ def check_job_invariants(emu: Emulator, journal: Path, refs: list[str]) -> dict[
         s for s in emu.sessions_of() if (s["metadata"] or {}).get("zh_job") == job.job_id
     ]
     live_per_ref: Counter[str] = Counter()
+    unkept: set[str] = set()
     for session in job_sessions:
         if session["id"] in recorded:
             assert session["candidate_ref"] == recorded[session["id"]]
             live_per_ref[session["candidate_ref"]] += 1
         else:
-            assert session["id"] in orphans, f"session {session['id']} is neither kept nor orphan"
-            assert session["status"] == "initiated"
+            unkept.add(session["id"])
+            assert session["status"] == "initiated", f"orphan {session['id']} was started"
+    assert unkept == orphans, "orphans missed or wrongly reported"
     assert all(count == 1 for count in live_per_ref.values())
     assert emu.undelivered_session_ids <= orphans
     assert orphans.isdisjoint(recorded)

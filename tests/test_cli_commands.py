@@ -14,25 +14,12 @@ import wave
 from pathlib import Path
 
 import pytest
+from cli_support import Captured, auth_args, zenhire
 
 from zenhire_async.cli import run
 from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
-
-Captured = pytest.CaptureFixture[str]
-
-
-def _auth(emu: Emulator) -> list[str]:
-    return ["--api-key", emu.api_key, "--base-url", emu.base_url]
-
-
-async def zenhire(emu: Emulator, capsys: Captured, *argv: str) -> tuple[int, str, str]:
-    """Run one command against ``emu``; return (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    code = await run([*_auth(emu), *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _completed_session(emu: Emulator, persona_id: str, ref: str, **kwargs: object) -> str:
@@ -293,9 +280,9 @@ async def test_global_options_work_before_and_after_the_command(
 ) -> None:
     emu.create_persona("Backend", "en")
     capsys.readouterr()
-    before = await run(["--json", *_auth(emu), "personas", "list"])
+    before = await run(["--json", *auth_args(emu), "personas", "list"])
     out_before = capsys.readouterr().out
-    after = await run(["personas", "list", *_auth(emu), "--json"])
+    after = await run(["personas", "list", *auth_args(emu), "--json"])
     out_after = capsys.readouterr().out
     assert before == after == 0
     assert json.loads(out_before) == json.loads(out_after)

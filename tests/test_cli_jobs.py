@@ -15,6 +15,7 @@ import wave
 from pathlib import Path
 
 import pytest
+from cli_support import Captured, zenhire
 
 from zenhire_async import AttemptRecord, CreatedRecord, FailedRecord, read_journal
 from zenhire_async.cli import run
@@ -22,21 +23,11 @@ from zenhire_async.testing import Emulator, Simulation
 
 pytestmark = pytest.mark.anyio
 
-Captured = pytest.CaptureFixture[str]
-
 HEADER = "candidate_ref,tags,metadata.req,metadata.team,email\n"
 
 
 def _auth(emu: Emulator) -> list[str]:
     return ["--api-key", emu.api_key, "--base-url", emu.base_url]
-
-
-async def zenhire(emu: Emulator, capsys: Captured, *argv: str) -> tuple[int, str, str]:
-    """Run one command against ``emu``; return (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    code = await run([*_auth(emu), *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _write_csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
