@@ -26,10 +26,6 @@ pytestmark = pytest.mark.anyio
 HEADER = "candidate_ref,tags,metadata.req,metadata.team,email\n"
 
 
-def _auth(emu: Emulator) -> list[str]:
-    return ["--api-key", emu.api_key, "--base-url", emu.base_url]
-
-
 def _write_csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
     path.write_text(header + "".join(row + "\n" for row in rows), encoding="utf-8")
     return path
