@@ -198,10 +198,10 @@ def run(quick: bool) -> dict[str, Any]:
     """Every bulk benchmark; ``quick`` shrinks the sizes for CI."""
     results = {
         "pacing": [
-            pacing(2_000 if quick else 10_000, 500, virtual=True),
-            pacing(500 if quick else 1_500, 6_000 if quick else 9_000, virtual=False),
+            pacing(1_000 if quick else 10_000, 500, virtual=True),
+            pacing(300 if quick else 1_500, 6_000 if quick else 9_000, virtual=False),
         ],
-        "memory": memory(20_000 if quick else 100_000),
+        "memory": memory(5_000 if quick else 100_000),
         "quick": quick,
     }
     return {"title": "4. Bulk invite", "rows": _rows(results), "params": results}
