@@ -19,10 +19,13 @@ import backoff
 
 from .errors import APIConnectionError, APIError, ZenHireError
 
-__all__ = ["RETRYABLE_GET_STATUSES", "RetryPolicy"]
+__all__ = ["MAX_RETRY_AFTER", "RETRYABLE_GET_STATUSES", "RetryPolicy"]
 
 RETRYABLE_GET_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REFUSED_STATUSES = frozenset({429, 503})
+
+MAX_RETRY_AFTER = 120.0
+"""The longest ``Retry-After`` (seconds) the client waits out; a longer one is raised."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,7 @@ class RetryPolicy:
     max_retries: int = 3
     base_delay: float = 0.5
     max_delay: float = 8.0
-    max_retry_after: float = 120.0
+    max_retry_after: float = MAX_RETRY_AFTER
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_retries, int) or self.max_retries < 0:

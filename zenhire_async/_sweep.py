@@ -24,7 +24,7 @@ import backoff
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
-from ._retry import RetryPolicy
+from ._retry import MAX_RETRY_AFTER
 from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from .errors import APIConnectionError, NotFoundError, RateLimitError, ServerError, ZenHireError
 from .models import SessionStatus, SessionSummary
@@ -38,7 +38,6 @@ __all__ = ["TRANSIENT_ERRORS", "PollBudget", "SweepResult", "SweepRun", "Sweeper
 
 TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
 _MAX_GETS_AT_ONCE = 8
-_MAX_RETRY_AFTER = RetryPolicy().max_retry_after
 
 
 class PollBudget:
@@ -113,7 +112,7 @@ class Sweeper:
         self._failures += 1
         wait = backoff.full_jitter(min(60.0, 2.0**self._failures))
         if isinstance(failure, RateLimitError) and failure.retry_after is not None:
-            wait = min(failure.retry_after, _MAX_RETRY_AFTER)  # never a wait of hours
+            wait = min(failure.retry_after, MAX_RETRY_AFTER)  # never a wait of hours
         self._retry_at = anyio.current_time() + wait
 
 
