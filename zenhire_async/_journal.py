@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeAlias, Union
+from typing import TypeAlias, Union
 
 import anyio
 import msgspec
@@ -105,7 +105,7 @@ class CreatedRecord(_Record, frozen=True, kw_only=True, tag="created"):
 
     __str__ = __repr__
 
-    def __rich_repr__(self) -> list[tuple[str, Any]]:
+    def __rich_repr__(self) -> list[tuple[str, object]]:
         """What ``rich`` shows (msgspec's default would print the whole link)."""
         return [
             ("candidate_ref", self.candidate_ref),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeAlias, TypeVar, Union
+from typing import Generic, TypeAlias, TypeVar, Union
 
 import msgspec
 
@@ -191,7 +191,7 @@ class SessionInvite(_Model, frozen=True, kw_only=True):
 
     __str__ = __repr__
 
-    def __rich_repr__(self) -> list[tuple[str, Any]]:
+    def __rich_repr__(self) -> list[tuple[str, object]]:
         """What ``rich`` shows (msgspec's default would print the whole link)."""
         return [
             ("id", self.id),
