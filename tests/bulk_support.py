@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from zenhire_async import CreatedRecord, JobRecord, OrphanRecord, read_journal
@@ -29,16 +30,17 @@ def add_every_fault(emu: Emulator, total_rate: float) -> None:
         emu.faults.add(kind, rate=total_rate / len(ALL_FAULTS))  # type: ignore[arg-type]
 
 
-def check_job_invariants(emu: Emulator, journal: Path, refs: list[str]) -> dict[str, int]:
-    """Assert the guarantees of a finished bulk invite; return a few counts for messages.
+@dataclass(frozen=True)
+class JournalOutcome:
+    """What a bulk-invite journal says: the job, created records by ref, orphan ids."""
 
-    * every ref has exactly one ``created`` record, whose link is the one the emulator minted
-      and delivered for that session;
-    * every session the emulator created for the job is either a ref's recorded session or
-      journaled as an orphan (and every orphan is such a session); every undelivered
-      session is an orphan;
-    * no ref has two sessions besides its orphans, and no orphan was ever started.
-    """
+    job: JobRecord
+    created: dict[str, list[CreatedRecord]]
+    orphans: set[str]
+
+
+def journal_outcome(journal: Path) -> JournalOutcome:
+    """Read ``journal`` back (its first record must be the job record)."""
     records = list(read_journal(journal))
     job = records[0]
     assert isinstance(job, JobRecord)
@@ -49,6 +51,21 @@ def check_job_invariants(emu: Emulator, journal: Path, refs: list[str]) -> dict[
             created[record.candidate_ref].append(record)
         elif isinstance(record, OrphanRecord):
             orphans.add(record.session_id)
+    return JournalOutcome(job, dict(created), orphans)
+
+
+def check_job_invariants(emu: Emulator, journal: Path, refs: list[str]) -> dict[str, int]:
+    """Assert the guarantees of a finished bulk invite; return a few counts for messages.
+
+    * every ref has exactly one ``created`` record, whose link is the one the emulator minted
+      and delivered for that session;
+    * every session the emulator created for the job is either a ref's recorded session or
+      journaled as an orphan (and every orphan is such a session); every undelivered
+      session is an orphan;
+    * no ref has two sessions besides its orphans, and no orphan was ever started.
+    """
+    outcome = journal_outcome(journal)
+    job, created, orphans = outcome.job, outcome.created, outcome.orphans
     assert sorted(created) == sorted(refs)
     recorded: dict[str, str] = {}
     for ref, rows in created.items():

@@ -48,27 +48,23 @@ import json
 import os
 import struct
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import anyio
 import pytest
-from bulk_support import ALL_FAULTS, check_job_invariants
+from bulk_support import ALL_FAULTS, check_job_invariants, journal_outcome
 
 from zenhire_async import (
     TERMINAL_STATUSES,
     APIConnectionError,
     APIError,
     BulkInviteReport,
-    CreatedRecord,
-    JobRecord,
-    OrphanRecord,
     Persona,
     RateLimitError,
     ServerError,
     ZenHireClient,
     ZenHireError,
-    read_journal,
 )
 from zenhire_async.testing import Emulator, Simulation
 
@@ -194,16 +190,8 @@ async def test_a_whole_job_under_every_fault_loses_and_doubles_nothing(
         invite_counts = Counter(emu.request_counts)
         real_invite = time.perf_counter() - real_start
 
-        records = list(read_journal(journal))
-        job = records[0]
-        assert isinstance(job, JobRecord)
-        created: dict[str, list[CreatedRecord]] = defaultdict(list)
-        journal_orphans: set[str] = set()
-        for record in records:
-            if isinstance(record, CreatedRecord):
-                created[record.candidate_ref].append(record)
-            elif isinstance(record, OrphanRecord):
-                journal_orphans.add(record.session_id)
+        outcome = journal_outcome(journal)
+        created, journal_orphans = outcome.created, outcome.orphans
         reported_orphans = [o for r in reports for o in r.orphans]
         assert len(reported_orphans) == len(set(reported_orphans))
         assert set(reported_orphans) == journal_orphans

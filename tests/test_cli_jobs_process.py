@@ -19,7 +19,12 @@ from anyio.streams.text import TextReceiveStream
 from bulk_support import check_job_invariants
 from test_cli_process import _env, zenhire
 
-from zenhire_async import AttemptRecord, CreatedRecord, OrphanRecord, read_journal
+from zenhire_async import (
+    AttemptRecord,
+    CreatedRecord,
+    OrphanRecord,
+    read_journal,
+)
 from zenhire_async.testing import Emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.real_time]
@@ -32,20 +37,26 @@ def _csv(path: Path, refs: list[str]) -> Path:
     return path
 
 
-def _attempts(journal: Path) -> int:
+Progress = type[AttemptRecord | CreatedRecord]
+
+
+def _journaled(journal: Path, kind: Progress) -> int:
     if not journal.exists():
         return 0
-    return sum(isinstance(r, AttemptRecord) for r in read_journal(journal))
+    return sum(isinstance(r, kind) for r in read_journal(journal))
+
+
+async def _until_journaled(journal: Path, kind: Progress, count: int) -> None:
+    """Wait (30 s at most) until the running job's journal holds ``count`` ``kind`` records."""
+    with anyio.fail_after(30):
+        while True:  # the journal is the only sign of progress the child process gives
+            if _journaled(journal, kind) >= count:
+                return
+            await anyio.sleep(0.05)
 
 
 def _names(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
-
-
-def _created(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    return sum(isinstance(r, CreatedRecord) for r in read_journal(journal))
 
 
 async def test_invite_watch_results_in_a_pipe(emu: Emulator, tmp_path: Path) -> None:
@@ -116,11 +127,7 @@ async def test_ctrl_c_stops_invite_cleanly_and_the_same_command_resumes(
             "--concurrency", "2"]  # fmt: skip
     command = [sys.executable, "-m", "zenhire_async", *argv]
     async with await anyio.open_process(command, env=_env(emu), cwd=tmp_path) as proc:
-        with anyio.fail_after(30):
-            while True:  # until a few rows are done (the journal is the only sign)
-                if _created(journal) >= 4:
-                    break
-                await anyio.sleep(0.05)
+        await _until_journaled(journal, CreatedRecord, 4)  # a few rows done
         proc.send_signal(signal.SIGINT)
         with anyio.fail_after(30):
             code = await proc.wait()
@@ -165,11 +172,7 @@ async def test_a_second_ctrl_c_stops_at_once_and_the_next_run_reconciles(
             "--concurrency", "3"]  # fmt: skip
     command = [sys.executable, "-m", "zenhire_async", *argv]
     async with await anyio.open_process(command, env=_env(emu), cwd=tmp_path) as proc:
-        with anyio.fail_after(30):
-            while True:  # until requests hang in flight (their attempts are journaled)
-                if _attempts(journal) >= 3:
-                    break
-                await anyio.sleep(0.05)
+        await _until_journaled(journal, AttemptRecord, 3)  # requests hang in flight
         rival = await zenhire(*argv, emu=emu, cwd=tmp_path)  # the same job, meanwhile
         assert rival.returncode == 2
         assert (

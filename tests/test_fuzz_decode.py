@@ -99,25 +99,19 @@ metadata = st.dictionaries(
     max_size=6,
 )
 
-personas = st.builds(
-    Persona,
-    id=ids,
-    client_id=opt(ids),
-    role_name=texts,
-    language=texts,
-    status=enum_text("active"),
-    created_at=opt(timestamps),
-    base_prompt_override=opt(texts),
-)
+persona_fields = {
+    "id": ids,
+    "client_id": opt(ids),
+    "role_name": texts,
+    "language": texts,
+    "status": enum_text("active"),
+    "created_at": opt(timestamps),
+    "base_prompt_override": opt(texts),
+}
+personas = st.builds(Persona, **persona_fields)
 persona_details = st.builds(
     PersonaDetail,
-    id=ids,
-    client_id=opt(ids),
-    role_name=texts,
-    language=texts,
-    status=enum_text("active"),
-    created_at=opt(timestamps),
-    base_prompt_override=opt(texts),
+    **persona_fields,
     system_prompt=opt(st.text(max_size=300)),
     updated_at=opt(timestamps),
 )
