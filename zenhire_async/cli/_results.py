@@ -20,15 +20,13 @@ from .. import (
     APIConnectionError,
     APIError,
     AuthenticationError,
-    CreatedRecord,
     DecodeError,
-    JobRecord,
     PermissionDeniedError,
     ZenHireClient,
-    read_journal,
 )
 from ._errors import EXIT_INCOMPLETE, UsageError, describe
 from ._files import ensure_private_dir, write_private_file
+from ._jobs import read_job
 from ._options import positive_int
 from ._output import DownloadBars, Output
 
@@ -105,28 +103,13 @@ async def _one(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-def _journal_job(journal: Path) -> tuple[JobRecord, dict[str, str]]:
-    """The job record and session id → candidate_ref of every created row."""
-    job: JobRecord | None = None
-    refs: dict[str, str] = {}
-    for record in read_journal(journal):
-        if isinstance(record, JobRecord) and job is None:
-            job = record
-        elif isinstance(record, CreatedRecord):
-            refs[record.session_id] = record.candidate_ref
-    if job is None:
-        raise UsageError(f"{journal} is not a bulk-invite journal (it has no job record)")
-    return job, refs
-
-
 _SKIPPABLE = (APIConnectionError, APIError, DecodeError)
 _FATAL = (AuthenticationError, PermissionDeniedError)
 
 
 async def _batch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int:
-    loop = asyncio.get_running_loop()
-    journal = Path(args.journal)
-    job, refs = await loop.run_in_executor(None, _journal_job, journal)
+    journaled = await read_job(Path(args.journal))
+    job, refs = journaled.job, journaled.refs()
     completed = [
         row.id
         async for row in zh.sessions.iter(

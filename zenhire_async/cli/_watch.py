@@ -10,35 +10,24 @@ expired, 1 on ``--timeout``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections import Counter
 from pathlib import Path
 
 from .. import (
     TERMINAL_STATUSES,
-    CreatedRecord,
     WaitTimeout,
     WatchState,
     ZenHireClient,
-    read_journal,
 )
 from ._errors import EXIT_ERROR, EXIT_INCOMPLETE, Failure, UsageError
+from ._jobs import read_job
 from ._output import Output
 
-__all__ = ["journal_sessions", "register"]
+__all__ = ["register"]
 
 EXPIRED = "expired"
 """Shown for a session still ``initiated`` when its link expired unused."""
 _ORDER = ("initiated", "active", "completed", "failed", EXPIRED)
-
-
-def journal_sessions(journal: Path) -> dict[str, CreatedRecord]:
-    """Session id → ``created`` record of every row of a bulk-invite journal with a link."""
-    return {
-        record.session_id: record
-        for record in read_journal(journal)
-        if isinstance(record, CreatedRecord)
-    }
 
 
 def _counts(statuses: dict[str, str]) -> str:
@@ -53,11 +42,11 @@ async def watch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int
     if args.journal is not None:
         if args.ids:
             raise UsageError("give either --journal or session ids, not both")
-        loop = asyncio.get_running_loop()
-        created = await loop.run_in_executor(None, journal_sessions, Path(args.journal))
+        journaled = await read_job(Path(args.journal))
+        created = journaled.created
         if not created:
             raise UsageError(f"{args.journal} holds no created session to watch")
-        refs = {session_id: r.candidate_ref for session_id, r in created.items()}
+        refs = journaled.refs()
         # The journal knows when each link expires: an unused one ends on time.
         what: list[str] | WatchState = WatchState.for_links(
             {session_id: r.expires_at for session_id, r in created.items()}
