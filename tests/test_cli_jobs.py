@@ -133,8 +133,9 @@ async def test_invite_without_candidate_ref_column_is_a_usage_error(
     assert code == 2
     assert out == ""
     assert err.splitlines() == [
-        f"error: {source} has no candidate_ref column (columns: ref, tags); "
-        "expected candidate_ref, optionally tags and metadata.<key>"
+        f"error: {source} has no candidate_ref column (columns, ','-separated sniffed on "
+        "this line: ref, tags); expected candidate_ref, optionally tags and metadata.<key> "
+        "(--delimiter says which delimiter the file uses)"
     ]
     assert not (tmp_path / "bad.journal.jsonl").exists()
     assert emu.sessions_of() == []
@@ -219,7 +220,7 @@ async def test_watch_ids_with_a_timeout(emu: Emulator, capsys: Captured) -> None
     emu.start_session(finished)
     emu.complete_session(finished)
     code, out, err = await zenhire(emu, capsys, "watch", waiting, finished, "--timeout", "600")
-    assert code == 1
+    assert code == 6  # its own code: not an API failure (1)
     rows = {line.split()[1]: line.split()[2] for line in out.splitlines()[1:]}
     assert rows == {"slow": "initiated", "quick": "completed"}
     assert err.splitlines()[-1] == "error: TIMEOUT: 1 session(s) still unfinished after 600s"

@@ -109,8 +109,9 @@ async def test_missing_candidate_ref_column_exits_2_without_a_traceback(
                            "explicit", emu=emu, cwd=tmp_path)  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "error: c.csv has no candidate_ref column (columns: name, email); "
-        "expected candidate_ref, optionally tags and metadata.<key>"
+        "error: c.csv has no candidate_ref column (columns, ','-separated sniffed on this "
+        "line: name, email); expected candidate_ref, optionally tags and metadata.<key> "
+        "(--delimiter says which delimiter the file uses)"
     ]
     assert _names(tmp_path) == ["c.csv"]
 

@@ -73,6 +73,9 @@ class JobRecord(_Record, frozen=True, kw_only=True, tag="job"):
     persona_id: str
     version: int = JOURNAL_VERSION
     at: datetime | None = None
+    source: dict[str, str] | None = None
+    """What the caller said the input is (``bulk_invite(journal_source=…)``), for its own
+    checks on resume: the ``zenhire`` command records the CSV's path and fingerprint."""
 
     @property
     def marker(self) -> dict[str, str]:

@@ -360,6 +360,7 @@ async def bulk_invite(
     journal: str | os.PathLike[str],
     concurrency: int = 8,
     on_progress: OnProgress | None = None,
+    journal_source: Mapping[str, str] | None = None,
 ) -> BulkInviteReport:
     """Invite every candidate once, journaling each link; see the module docstring."""
     v.require_id("persona_id", persona_id)
@@ -384,7 +385,12 @@ async def bulk_invite(
     try:
         if is_new:
             await writer.append(
-                JobRecord(job_id=state.job_id, persona_id=persona_id, at=clock.now())
+                JobRecord(
+                    job_id=state.job_id,
+                    persona_id=persona_id,
+                    at=clock.now(),
+                    source=dict(journal_source) if journal_source is not None else None,
+                )
             )
         job = _BulkJob(
             sessions,

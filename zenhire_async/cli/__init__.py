@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import anyio
 
 from .._version import __version__
-from . import _demo, _emulator, _invite, _personas, _results, _sessions, _watch
+from . import _demo, _emulator, _invite, _links, _personas, _results, _sessions, _watch
 from ._errors import EXIT_INTERRUPTED, HANDLED_ERRORS, describe
 from ._options import debug_logging, global_options, make_client
 from ._output import Output
@@ -25,9 +25,10 @@ __all__ = ["build_parser", "main", "run"]
 
 _EPILOG = """\
 configuration: ZENHIRE_API_KEY and ZENHIRE_BASE_URL stand in for --api-key and --base-url.
-exit codes: 0 ok, 1 API or file error, 2 bad usage or input, 3 batch incomplete (watch:
-some sessions failed or expired; invite: some rows got no link; results: some not saved),
-4 key refused or permission missing, 5 API unreachable, 130 interrupted.
+exit codes: 0 ok, 1 API or file error, 2 bad usage or input (nothing sent), 3 batch
+incomplete (watch: some sessions failed or expired; invite: some rows got no link;
+results: some not saved), 4 key refused or permission missing, 5 API unreachable,
+6 watch --timeout passed, 130 interrupted.
 """
 
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _personas.register(commands, shared)
     _sessions.register(commands, shared)
     _invite.register(commands, shared)
+    _links.register(commands, shared)
     _watch.register(commands, shared)
     _results.register(commands, shared)
     _demo.register(commands)

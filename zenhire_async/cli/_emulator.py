@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
+from contextlib import AsyncExitStack
 
 import anyio
 
 from ..testing import Emulator, Simulation
+from ._errors import EXIT_ERROR, CommandError
 from ._output import Output
 
 __all__ = ["register", "serve"]
@@ -17,7 +20,13 @@ async def serve(host: str, port: int, simulate: bool) -> int:
     """Serve the emulator, print how to point a client at it, stop cleanly on a signal."""
     simulation = Simulation(open_delay=(5, 30), duration=(20, 120)) if simulate else None
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with Emulator(host=host, port=port, simulation=simulation) as emu:
+        async with AsyncExitStack() as stack:
+            try:
+                emu = await stack.enter_async_context(
+                    Emulator(host=host, port=port, simulation=simulation)
+                )
+            except OSError as error:
+                raise _cannot_listen(host, port, error) from None
             print(f"ZenHire emulator listening on {emu.base_url}")
             print(f"  export ZENHIRE_BASE_URL={emu.base_url}")
             print(f"  export ZENHIRE_API_KEY={emu.api_key}")
@@ -29,6 +38,21 @@ async def serve(host: str, port: int, simulate: bool) -> int:
                 print(f"Stopping ({signal.Signals(signum).name}).", flush=True)
                 break
     return 0
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> CommandError:
+    """The report of a failed bind: what was asked for, why, and what to do instead."""
+    if error.errno == errno.EADDRINUSE:
+        return CommandError.of(
+            EXIT_ERROR,
+            "ADDRESS_IN_USE",
+            f"cannot listen on {host}:{port}: the port is in use; pick another --port "
+            "(--port 0 picks a free one)",
+        )
+    reason = error.strerror or str(error)
+    return CommandError.of(
+        EXIT_ERROR, "CANNOT_LISTEN", f"cannot listen on {host}:{port}: {reason} (see --host)"
+    )
 
 
 async def emulator(args: argparse.Namespace, out: Output) -> int:

@@ -7,6 +7,7 @@ an exit code a script can branch on. Only a bug in the command itself shows a tr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .. import (
@@ -27,10 +28,13 @@ __all__ = [
     "EXIT_INCOMPLETE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "HANDLED_ERRORS",
+    "CommandError",
     "Failure",
     "UsageError",
+    "code_and_message",
     "describe",
 ]
 
@@ -47,6 +51,8 @@ EXIT_AUTH = 4
 """The key was refused (401) or lacks a permission (403)."""
 EXIT_CONNECTION = 5
 """The API could not be reached (or an attempt timed out), even after retries."""
+EXIT_TIMEOUT = 6
+"""``watch --timeout`` passed before every session ended (not an API failure)."""
 EXIT_INTERRUPTED = 130
 """Stopped by Ctrl-C."""
 
@@ -55,7 +61,20 @@ class UsageError(ValueError):
     """Input the command line rejects before sending anything."""
 
 
-HANDLED_ERRORS = (ZenHireError, ValueError, OSError)
+class CommandError(Exception):
+    """A failure the command has already worded: carries its :class:`Failure`."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+    @classmethod
+    def of(cls, exit_code: int, code: str, message: str) -> CommandError:
+        """``error: CODE: message`` with ``exit_code``."""
+        return cls(Failure(exit_code, f"error: {code}: {message}", code, message))
+
+
+HANDLED_ERRORS = (ZenHireError, ValueError, OSError, CommandError)
 """What :func:`describe` turns into a one-line report (anything else is a bug)."""
 
 
@@ -108,6 +127,8 @@ def _api_failure(error: APIError) -> Failure:
 
 def describe(error: BaseException, *, base_url: str | None = None) -> Failure:
     """The report of ``error`` (one of :data:`HANDLED_ERRORS`)."""
+    if isinstance(error, CommandError):
+        return error.failure
     if isinstance(error, APIError):
         return _api_failure(error)
     if isinstance(error, APIConnectionError):
@@ -124,3 +145,26 @@ def describe(error: BaseException, *, base_url: str | None = None) -> Failure:
         message = f"{error.strerror or error}" + (f": {error.filename}" if error.filename else "")
         return Failure(EXIT_ERROR, f"error: FILE: {message}", "FILE", message)
     return Failure(EXIT_USAGE, f"error: {error}", "USAGE", str(error))
+
+
+_HTTP_MESSAGE = re.compile(
+    r"HTTP (?P<status>\d{3})(?: (?P<code>[A-Z0-9_]+))?: (?P<message>.*?)"
+    r"(?: \(request id (?P<request_id>[^)]+)\))?",
+    re.DOTALL,
+)
+
+
+def code_and_message(code: str, message: str) -> str:
+    """``CODE: message (HTTP 401, request id …)`` for an error recorded as code and text.
+
+    A bulk-invite failure keeps the API error's ``str()`` (``HTTP 401 INVALID_API_KEY:
+    message (request id …)``) beside its code; shown as is after the code, the code would
+    appear twice. This gives it the shape of every other error line.
+    """
+    match = _HTTP_MESSAGE.fullmatch(message)
+    if match is None or match["code"] not in (None, code):
+        return f"{code}: {message}"
+    where = [f"HTTP {match['status']}"]
+    if match["request_id"]:
+        where.append(f"request id {match['request_id']}")
+    return f"{code}: {match['message']} ({', '.join(where)})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -56,7 +57,17 @@ async def fill_private_file(target: Path, fill: Callable[[Path], T]) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, _fill_atomically, target, fill)
 
 
+def _make_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:  # a file is in the way: say what is wrong with it
+        reason = os.strerror(errno.ENOTDIR)
+        raise NotADirectoryError(errno.ENOTDIR, reason, str(directory)) from None
+
+
 async def ensure_private_dir(directory: Path) -> None:
-    """Create ``directory`` (mode 0700 if new, parents included) unless it exists."""
-    make = lambda: directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # noqa: E731
-    await asyncio.get_running_loop().run_in_executor(None, make)
+    """Create ``directory`` (mode 0700 if new, parents included) unless it exists.
+
+    ``NotADirectoryError`` when it, or a parent, is a file.
+    """
+    await asyncio.get_running_loop().run_in_executor(None, _make_dir, directory)

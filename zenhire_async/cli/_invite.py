@@ -1,54 +1,74 @@
 """``zenhire invite``: one candidate link per CSV row, journaled, resumable, with progress.
 
-The CSV is streamed (read in batches off the event loop, never whole) into
-``sessions.bulk_invite``, which journals every link before a row counts as done. The first
-Ctrl-C stops reading the CSV: rows already handed over finish and are journaled, then the
-command says how to resume (the same command again) and exits 130. A second Ctrl-C cancels
-at once; rows in flight then have only their ``attempt`` record, which the next run
-reconciles. At the end, the links of every created row (this run and earlier ones) are
-written to the links CSV, mode 0600.
+The CSV (its delimiter sniffed, see ``_candidates``) is streamed (read in batches off the
+event loop, never whole) into ``sessions.bulk_invite``, which journals every link before a
+row counts as done. A new journal records the CSV's identity (``_identity``); a journal of
+another persona is refused, one of another input too unless ``--journal-reuse``. A new job
+first checks that its persona exists, so a typo leaves no journal behind. The first Ctrl-C
+stops reading the CSV: rows already handed over finish and are journaled, then the command
+says how to resume (the same command again) and exits 130. A second Ctrl-C cancels at
+once; rows in flight then have only their ``attempt`` record, which the next run
+reconciles. At the end, the links of this CSV's rows (this run and earlier ones) are
+written to the links CSV, mode 0600, in the CSV's order.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import shlex
 import signal
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 import anyio
 
 from .. import (
+    AuthenticationError,
     BulkInviteError,
     BulkInviteReport,
     BulkProgress,
+    ConsentMode,
+    InsufficientCreditsError,
+    JobRecord,
     JournalInUseError,
+    NotFoundError,
+    PermissionDeniedError,
     ZenHireClient,
-    export_links_csv,
+    read_journal,
+)
+from ._candidates import (
+    CandidatesCsv,
+    candidate_row,
+    delimiter_arg,
+    delimiter_name,
+    iter_records,
+    open_csv,
+    read_layout,
+    record_lines,
 )
 from ._errors import (
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     HANDLED_ERRORS,
+    CommandError,
     Failure,
     UsageError,
+    code_and_message,
     describe,
 )
-from ._files import fill_private_file
-from ._options import positive_int
+from ._identity import identify, mismatch
+from ._links import read_links, write_links
+from ._options import id_arg, positive_int
 from ._output import CountProgress, Output
+from ._pace import clock
 
-__all__ = ["candidate_row", "register"]
+__all__ = ["default_journal", "default_links", "register"]
 
-REF_COLUMN = "candidate_ref"
-TAGS_COLUMN = "tags"
-METADATA_PREFIX = "metadata."
+_CONSENT_MODES = tuple(mode.value for mode in ConsentMode)
 _BATCH = 512
 _SHOWN_FAILURES = 20
 
@@ -63,64 +83,18 @@ def default_links(csv_path: Path) -> Path:
     return csv_path.with_name(f"{csv_path.stem}.links.csv")
 
 
-def candidate_row(row: dict[str | None, str | None]) -> dict[str, object]:
-    """One CSV record (``csv.DictReader``) as a bulk-invite row.
-
-    ``tags`` is split on ``;``; each ``metadata.<key>`` column becomes a metadata string
-    (empty cells are left out); other columns are ignored. Cells past the header make the
-    row invalid (reported by the bulk invite, like any other invalid row).
-    """
-    item: dict[str, object] = {REF_COLUMN: (row.get(REF_COLUMN) or "").strip()}
-    tags = [tag.strip() for tag in (row.get(TAGS_COLUMN) or "").split(";") if tag.strip()]
-    if tags:
-        item["tags"] = tags
-    metadata = {
-        name[len(METADATA_PREFIX) :]: value
-        for name, value in row.items()
-        if name is not None and name.startswith(METADATA_PREFIX) and value
-    }
-    if metadata:
-        item["metadata"] = metadata
-    if row.get(None):
-        item["cells past the header"] = row[None]
-    return item
-
-
-@dataclass(frozen=True, slots=True)
-class _Header:
-    rows: int
-    ignored: list[str]
-
-
-def _scan(path: Path) -> _Header:
-    """Check the header and count the records (streamed; for the progress total)."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise UsageError(f"{path} is empty: it needs a header with a {REF_COLUMN} column")
-        if REF_COLUMN not in header:
-            raise UsageError(
-                f"{path} has no {REF_COLUMN} column (columns: {', '.join(header) or 'none'}); "
-                f"expected {REF_COLUMN}, optionally {TAGS_COLUMN} and {METADATA_PREFIX}<key>"
-            )
-        rows = sum(1 for record in reader if record)
-    known = {REF_COLUMN, TAGS_COLUMN}
-    ignored = [n for n in header if n not in known and not n.startswith(METADATA_PREFIX)]
-    return _Header(rows, ignored)
-
-
 class _CsvRows:
-    """The CSV's records, read in batches by the loop's executor."""
+    """The CSV's records as bulk-invite rows, read in batches by the loop's executor."""
 
-    def __init__(self, path: Path) -> None:
-        self._file: TextIO = path.open(newline="", encoding="utf-8-sig")
-        self._reader = csv.DictReader(self._file)
+    def __init__(self, layout: CandidatesCsv) -> None:
+        self._layout = layout
+        self._file: TextIO = open_csv(layout.path)
+        self._records = iter_records(layout, self._file)
 
-    def take(self) -> list[dict[str | None, str | None]]:
-        batch: list[dict[str | None, str | None]] = []
-        for record in self._reader:
-            batch.append(dict(record))
+    def take(self) -> list[dict[str, object]]:
+        batch: list[dict[str, object]] = []
+        for record in self._records:
+            batch.append(candidate_row(self._layout.as_mapping(record)))
             if len(batch) == _BATCH:
                 break
         return batch
@@ -132,24 +106,24 @@ class _CsvRows:
 class _Feed:
     """The async iterator of rows given to ``bulk_invite``; stops early when asked."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    def __init__(self, layout: CandidatesCsv) -> None:
+        self._layout = layout
         self.stop = anyio.Event()
         self.exhausted = False
 
     async def rows(self) -> AsyncIterator[dict[str, object]]:
         loop = asyncio.get_running_loop()
-        source = await loop.run_in_executor(None, _CsvRows, self._path)
+        source = await loop.run_in_executor(None, _CsvRows, self._layout)
         try:
             while not self.stop.is_set():
                 batch = await loop.run_in_executor(None, source.take)
                 if not batch:
                     self.exhausted = True
                     return
-                for record in batch:
+                for row in batch:
                     if self.stop.is_set():
                         return
-                    yield candidate_row(record)
+                    yield row
         finally:
             source.close()
 
@@ -166,18 +140,12 @@ class _Meter:
         elapsed = max(time.monotonic() - self._started, 1e-9)
         rate = (p.created + p.failed) / elapsed  # skipped rows cost nothing: not in the rate
         remaining = max(self._total - p.done, 0)
-        eta = "-" if rate <= 0 or not remaining else _clock(remaining / rate)
+        eta = "-" if rate <= 0 or not remaining else clock(remaining / rate)
         detail = (
             f"{rate:.1f}/s  ETA {eta}  created {p.created}  failed {p.failed}  "
             f"orphans {p.orphans}" + (f"  skipped {p.skipped}" if p.skipped else "")
         )
         self._bar.update(p.done, self._total, detail)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 def _resume_command(args: argparse.Namespace, journal: Path) -> str:
@@ -188,6 +156,10 @@ def _resume_command(args: argparse.Namespace, journal: Path) -> str:
         parts += ["--out", args.out]
     if args.concurrency != 8:
         parts += ["--concurrency", str(args.concurrency)]
+    if args.delimiter is not None:
+        parts += ["--delimiter", "tab" if args.delimiter == "\t" else args.delimiter]
+    if args.journal_reuse:
+        parts.append("--journal-reuse")
     return shlex.join(parts)
 
 
@@ -210,31 +182,98 @@ def _summary(report: BulkInviteReport) -> str:
     )
 
 
-def _show_failures(report: BulkInviteReport, out: Output) -> None:
-    for failure in report.failed[:_SHOWN_FAILURES]:
-        # index counts data records from 0; + 2 for the header and 1-based line numbers
-        row = f"line {failure.index + 2}" if failure.index is not None else "a row"
+def _show_failures(report: BulkInviteReport, layout: CandidatesCsv, out: Output) -> None:
+    shown = report.failed[:_SHOWN_FAILURES]
+    # ``index`` counts the records given to the bulk invite; the file's own line numbers
+    # (blank lines, quoted line breaks) are found by reading the records again.
+    found = record_lines(layout, {f.index for f in shown if f.index is not None})
+    for failure in shown:
+        record = found.get(failure.index) if failure.index is not None else None
+        row = record.lines if record is not None else "a row"
         ref = f" ({failure.candidate_ref})" if failure.candidate_ref else ""
-        out.note(f"  {row}{ref}: {failure.code}: {failure.message}")
+        out.note(f"  {row}{ref}: {code_and_message(failure.code, failure.message)}")
     if len(report.failed) > _SHOWN_FAILURES:
         out.note(f"  … and {len(report.failed) - _SHOWN_FAILURES} more (see the journal)")
 
 
-def _fatal(error: BulkInviteError, journal: Path) -> Failure:
+def _advice(cause: BaseException | None, persona: str, journal: Path, links: int) -> str:
+    """What will work after the job stopped on ``cause`` (``links``: links in the journal)."""
+    if isinstance(cause, NotFoundError):
+        if not links:
+            return (
+                f"there is no persona {persona}, and {journal} holds no link: delete "
+                f"{journal}, then run the command with the right --persona"
+            )
+        return (
+            f"there is no persona {persona} any more; the {links} link(s) so far stay in "
+            f"{journal} (`zenhire links --journal {journal}` writes them); to invite the "
+            "rest for another persona, give it with a new --journal"
+        )
+    progress = f"partial progress is journaled in {journal}"
+    if isinstance(cause, AuthenticationError):
+        return f"{progress}; run the same command again with a valid key"
+    if isinstance(cause, InsufficientCreditsError):
+        return f"{progress}; once the account has credits, run the same command again"
+    if isinstance(cause, PermissionDeniedError):
+        return f"{progress}; run the same command again with a key that has the permission"
+    return f"{progress}; fix the cause and run the same command again"
+
+
+def _fatal(error: BulkInviteError, journal: Path, persona: str, links: int) -> Failure:
     cause = error.__cause__
     base = describe(cause if isinstance(cause, HANDLED_ERRORS) else error)
-    note = (
-        f" — partial progress is journaled in {journal}; fix the cause and run the same "
-        "command again"
-    )
-    return Failure(
-        base.exit_code,
-        base.line + note,
-        base.code,
-        base.message,
-        base.status,
-        base.request_id,
-    )
+    return replace(base, line=f"{base.line} — {_advice(cause, persona, journal, links)}")
+
+
+def _first_record(journal: Path) -> JobRecord | None:
+    """The journal's job record; ``None`` for a journal still to be made (absent or empty)."""
+    if not journal.exists():
+        return None
+    for record in read_journal(journal):
+        if isinstance(record, JobRecord):
+            return record
+        raise UsageError(f"{journal} is not a bulk-invite journal (no job record first)")
+    return None
+
+
+def _check_job(job: JobRecord, args: argparse.Namespace, journal: Path, out: Output) -> None:
+    """Refuse a journal of another persona, or (unless ``--journal-reuse``) another input."""
+    if job.persona_id != args.persona:
+        raise UsageError(
+            f"{journal} is the journal of a job for persona {job.persona_id}, not "
+            f"{args.persona}: for a new job, give a new --journal file (or --persona "
+            f"{job.persona_id} to go on with that one)"
+        )
+    csv_path = Path(args.csv)
+    if job.source is None:
+        out.note(f"{journal} records no input (an older journal): not checked against {csv_path}")
+        return
+    reason = mismatch(job.source, csv_path)
+    if reason is None:
+        return
+    if not args.journal_reuse:
+        raise UsageError(
+            f"{journal} is the journal of another input: {reason}. Its rows with a link would "
+            f"be skipped here, and rows of {csv_path} added to its job. Give a new --journal "
+            "file for a new job, or add --journal-reuse if this CSV is meant to go on with "
+            "that job"
+        )
+    out.note(f"Reusing {journal} (--journal-reuse): {reason}")
+
+
+async def _check_persona(zh: ZenHireClient, persona: str) -> None:
+    """A new job for a persona that does not exist would leave a journal tied to it."""
+    try:
+        await zh.personas.get(persona)
+    except NotFoundError as error:
+        base = describe(error)
+        hint = (
+            " — check --persona (`zenhire personas list`); nothing was invited and no "
+            "journal was made, so the command with the right --persona works as it is"
+        )
+        raise CommandError(replace(base, line=base.line + hint)) from None
+    except PermissionDeniedError:
+        pass  # a key that may invite without reading personas: the invite will tell
 
 
 async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int:
@@ -243,10 +282,22 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
     csv_path = Path(args.csv)
     journal = Path(args.journal) if args.journal else default_journal(csv_path)
     links = Path(args.out) if args.out else default_links(csv_path)
-    header = await loop.run_in_executor(None, _scan, csv_path)
-    if header.ignored:
-        out.note(f"Ignoring the column(s) {', '.join(header.ignored)}")
-    feed = _Feed(csv_path)
+    layout = await loop.run_in_executor(None, read_layout, csv_path, args.delimiter)
+    if layout.sniffed and layout.delimiter != ",":
+        out.note(
+            f"Reading {csv_path} as {delimiter_name(layout.delimiter)}-separated (sniffed on "
+            "the header; --delimiter to say otherwise)"
+        )
+    if layout.ignored:
+        out.note(f"Ignoring the column(s) {', '.join(layout.ignored)}")
+    job = await loop.run_in_executor(None, _first_record, journal)
+    source: dict[str, str] | None = None
+    if job is None:
+        await _check_persona(zh, args.persona)
+        source = await loop.run_in_executor(None, identify, csv_path, layout.delimiter)
+    else:
+        _check_job(job, args, journal, out)
+    feed = _Feed(layout)
     report: BulkInviteReport | None = None
     stopped: BulkInviteError | None = None
     with out.count_progress("invite") as bar, anyio.CancelScope() as hard_stop:
@@ -259,7 +310,8 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
                     consent_mode=args.consent,
                     journal=journal,
                     concurrency=args.concurrency,
-                    on_progress=_Meter(bar, header.rows),
+                    on_progress=_Meter(bar, layout.rows),
+                    journal_source=source,
                 )
             except BulkInviteError as error:
                 stopped = error
@@ -269,13 +321,16 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
                 tg.cancel_scope.cancel()
     if stopped is not None:  # printed once the bar is gone
         out.note(_summary(stopped.report) + " before it stopped")
-        _show_failures(stopped.report, out)
-        failure = _fatal(stopped, journal)
+        _show_failures(stopped.report, layout, out)
+        held = await loop.run_in_executor(None, read_links, journal)
+        failure = _fatal(stopped, journal, args.persona, len(held.links))
         out.failure(failure)
         return failure.exit_code
     if report is None or not feed.exhausted:
         return _interrupted(report, journal, args, out)
-    count = await fill_private_file(links, lambda path: export_links_csv(journal, path))
+    held = await loop.run_in_executor(None, read_links, journal)
+    count = await write_links(links, journal, held.links, layout, after_invite=True)
+    others = len(held.links) - count
     if out.json_mode:
         out.json(
             {
@@ -288,9 +343,14 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
         )
     else:
         out.note(f"Invited: {_summary(report)} in {report.elapsed:.1f}s")
-        _show_failures(report, out)
+        _show_failures(report, layout, out)
         out.note(f"Journal: {journal}")
         out.note(f"Links of {count} candidate(s) written to {links} (mode 0600)")
+        if others > 0:
+            out.note(
+                f"({others} other link(s) of the journal, of rows not in {csv_path}, are not "
+                f"in it: `zenhire links --journal {journal}` writes every one)"
+            )
     return EXIT_INCOMPLETE if report.failed else 0
 
 
@@ -304,7 +364,10 @@ def _interrupted(
         out.note(f"Interrupted: {_summary(report)} so far")
     else:
         out.note("Interrupted: rows in flight will be reconciled on the next run")
-    out.note(f"Every link so far is in the journal {journal}; the links file was not written.")
+    out.note(
+        f"Every link so far is in the journal {journal}; the links file was not written "
+        f"(`zenhire links --journal {journal}` writes it now)."
+    )
     out.note(f"To go on, run the same command again:\n  {resume}")
     return EXIT_INTERRUPTED
 
@@ -324,13 +387,21 @@ def register(
             "again after an interruption or an error to go on."
         ),
     )
-    p.add_argument("--persona", required=True, metavar="ID", help="persona id")
+    p.add_argument("--persona", required=True, type=id_arg, metavar="ID", help="persona id")
     p.add_argument("--csv", required=True, metavar="PATH", help="the candidates CSV")
     p.add_argument(
-        "--consent", required=True, choices=("explicit", "integrator"), help="consent mode"
+        "--delimiter",
+        type=delimiter_arg,
+        help="column delimiter: , ; | or tab (default: sniffed on the header line)",
     )
+    p.add_argument("--consent", required=True, choices=_CONSENT_MODES, help="consent mode")
     p.add_argument(
         "--journal", metavar="PATH", help="journal file (default: <csv name>.journal.jsonl)"
+    )
+    p.add_argument(
+        "--journal-reuse",
+        action="store_true",
+        help="go on with a journal made for another CSV (or this one since edited)",
     )
     p.add_argument(
         "--concurrency", type=positive_int, default=8, help="requests in flight (default 8)"

@@ -10,9 +10,18 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from .. import ZenHireClient
+from .. import _validation as v
+from .._http import check_base_url
 from ._errors import UsageError
 
-__all__ = ["debug_logging", "global_options", "make_client", "page_options", "positive_int"]
+__all__ = [
+    "debug_logging",
+    "global_options",
+    "id_arg",
+    "make_client",
+    "page_options",
+    "positive_int",
+]
 
 API_KEY_ENV = "ZENHIRE_API_KEY"
 BASE_URL_ENV = "ZENHIRE_BASE_URL"
@@ -42,6 +51,12 @@ def global_options(*, for_subcommand: bool) -> argparse.ArgumentParser:
         metavar="URL",
         default=default(None),
         help=f"platform root (default ${BASE_URL_ENV}, else https://platform.zenhire.ai)",
+    )
+    group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=default(False),
+        help="accept a plain http:// --base-url that is not loopback (the key travels in clear)",
     )
     group.add_argument(
         "--json", action="store_true", default=default(False), help="machine-readable output"
@@ -75,12 +90,45 @@ def positive_int(text: str) -> int:
     return value
 
 
+def id_arg(text: str) -> str:
+    """An argparse type: an id the SDK accepts (refused before anything is sent)."""
+    try:
+        return v.require_id("value", text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _insecure_http(base_url: str) -> bool:
+    """Whether ``base_url`` is refused only for being plain http to a non-loopback host."""
+    try:
+        check_base_url(base_url, allow_insecure_http=True)
+    except ValueError:
+        return False
+    try:
+        check_base_url(base_url)
+    except ValueError:
+        return True
+    return False
+
+
 def make_client(args: argparse.Namespace) -> ZenHireClient:
     """A client from ``--api-key``/``--base-url`` or the environment."""
     api_key = args.api_key or os.environ.get(API_KEY_ENV)
     if not api_key:
         raise UsageError(f"no API key: pass --api-key or set {API_KEY_ENV}")
-    return ZenHireClient(api_key=api_key, base_url=args.base_url or None)
+    base_url: str | None = args.base_url or None
+    allow: bool = args.allow_insecure_http
+    if base_url is None and os.environ.get(BASE_URL_ENV):
+        source, text = f"${BASE_URL_ENV}", os.environ[BASE_URL_ENV]
+    else:
+        source, text = "--base-url", base_url or ""
+    if text and not allow and _insecure_http(text):
+        raise UsageError(
+            f"{source} {text} is plain http to a host that is not this machine: the API key "
+            "would cross the network unencrypted. Use https://, or add --allow-insecure-http "
+            "to insist"
+        )
+    return ZenHireClient(api_key=api_key, base_url=base_url, allow_insecure_http=allow)
 
 
 @contextmanager

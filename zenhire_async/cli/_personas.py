@@ -9,7 +9,7 @@ import anyio
 
 from .. import Persona, PersonaDetail, ZenHireClient
 from ._format import cell, more_hint, timestamp
-from ._options import page_options
+from ._options import id_arg, page_options
 from ._output import Output, async_rows
 
 __all__ = ["register"]
@@ -99,5 +99,5 @@ def register(
     p.set_defaults(api_handler=list_)
 
     p = actions.add_parser("get", parents=[shared], help="show one persona")
-    p.add_argument("id", help="persona id")
+    p.add_argument("id", type=id_arg, help="persona id")
     p.set_defaults(api_handler=get)

@@ -27,8 +27,9 @@ from .. import (
 from ._errors import EXIT_INCOMPLETE, UsageError, describe
 from ._files import ensure_private_dir, write_private_file
 from ._jobs import read_job
-from ._options import positive_int
+from ._options import id_arg, positive_int
 from ._output import DownloadBars, Output
+from ._pace import Pace
 
 __all__ = ["SavedResults", "register", "save_results"]
 
@@ -122,11 +123,17 @@ async def _batch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
     failed: list[tuple[str, str]] = []
     todo = iter(completed)
 
+    pace = Pace()
     with out.count_progress("results") as bar:
 
         def show() -> None:
             skipped = sum(1 for s in saved if s.skipped)
-            detail = f"saved {len(saved) - skipped}  present {skipped}  failed {len(failed)}"
+            worked = len(saved) - skipped + len(failed)  # files already there cost nothing
+            remaining = len(completed) - len(saved) - len(failed)
+            detail = (
+                f"{pace.rate(worked)}  ETA {pace.eta(worked, remaining)}  "
+                f"saved {len(saved) - skipped}  present {skipped}  failed {len(failed)}"
+            )
             bar.update(len(saved) + len(failed), len(completed), detail)
 
         async def worker() -> None:
@@ -138,7 +145,7 @@ async def _batch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
                 except _FATAL:
                     raise
                 except _SKIPPABLE as error:
-                    failed.append((session_id, describe(error).line))
+                    failed.append((session_id, describe(error).line.removeprefix("error: ")))
                 else:
                     saved.append(result)
                 show()
@@ -203,7 +210,7 @@ def register(
         parents=[shared],
         help="save completed sessions' transcripts (JSON) and recordings (WAV)",
     )
-    p.add_argument("id", nargs="?", help="session id")
+    p.add_argument("id", nargs="?", type=id_arg, help="session id")
     p.add_argument(
         "--all-completed",
         action="store_true",

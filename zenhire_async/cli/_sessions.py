@@ -7,16 +7,17 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TypedDict
 
-from .. import SessionDetail, SessionSummary, ZenHireClient
+from .. import SessionDetail, SessionStatus, SessionSummary, ZenHireClient
 from ._errors import UsageError
 from ._format import cell, duration, more_hint, parse_timestamp, timestamp
-from ._options import page_options
+from ._options import id_arg, page_options
 from ._output import Output, async_rows
 
 __all__ = ["register"]
 
 _COLUMNS = ("id", "candidate_ref", "status", "role_name", "created_at", "duration", "credits")
 _CSV_FIELDS = SessionSummary.__struct_fields__
+_STATUSES = tuple(status.value for status in SessionStatus)
 
 
 def _cells(s: SessionSummary) -> list[str]:
@@ -54,8 +55,21 @@ def _metadata_filter(pairs: list[str] | None) -> dict[str, str] | None:
     return metadata
 
 
+def _window(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    """``--created-after`` and ``--created-before``; refused when no time lies between them."""
+    after = parse_timestamp(args.created_after) if args.created_after else None
+    before = parse_timestamp(args.created_before) if args.created_before else None
+    if after is not None and before is not None and after > before:
+        raise UsageError(
+            f"--created-after {args.created_after} is later than --created-before "
+            f"{args.created_before}: no session can match both"
+        )
+    return after, before
+
+
 async def list_(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int:
     """List sessions matching every filter given, newest first."""
+    created_after, created_before = _window(args)
     filters: _Filters = {
         "status": args.status,
         "persona_id": args.persona,
@@ -63,8 +77,8 @@ async def list_(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int
         "project_id": args.project,
         "tags": args.tag,
         "metadata": _metadata_filter(args.metadata),
-        "created_after": parse_timestamp(args.created_after) if args.created_after else None,
-        "created_before": parse_timestamp(args.created_before) if args.created_before else None,
+        "created_after": created_after,
+        "created_before": created_before,
     }
     rows: AsyncIterator[SessionSummary]
     hint = None
@@ -126,10 +140,10 @@ def register(
 
     p = actions.add_parser("list", parents=[shared], help="list sessions, newest first")
     filters = p.add_argument_group("filters (a row must match all)")
-    filters.add_argument("--status", help="initiated, active, completed or failed")
-    filters.add_argument("--persona", metavar="ID", help="persona id")
+    filters.add_argument("--status", choices=_STATUSES, help=", ".join(_STATUSES))
+    filters.add_argument("--persona", type=id_arg, metavar="ID", help="persona id")
     filters.add_argument("--candidate-ref", metavar="REF", help="your candidate reference")
-    filters.add_argument("--project", metavar="ID", help="project id")
+    filters.add_argument("--project", type=id_arg, metavar="ID", help="project id")
     filters.add_argument("--tag", action="append", help="carries this tag (repeatable)")
     filters.add_argument(
         "--metadata", action="append", metavar="KEY=VALUE", help="metadata match (repeatable)"
@@ -142,5 +156,5 @@ def register(
     p.set_defaults(api_handler=list_)
 
     p = actions.add_parser("get", parents=[shared], help="show one session")
-    p.add_argument("id", help="session id")
+    p.add_argument("id", type=id_arg, help="session id")
     p.set_defaults(api_handler=get)

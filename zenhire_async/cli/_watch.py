@@ -2,9 +2,11 @@
 
 The sessions come from a bulk-invite journal (every row with a link) or from ids on the
 command line; ``sessions.watch`` polls them in batches within the rate budget. A terminal
-shows a bar of finished sessions with the counts by status; a pipe gets a plain line now
-and then. The exit code tells a script how it went: 0 all completed, 3 some failed or
-expired, 1 on ``--timeout``.
+shows a bar of finished sessions with the rate they finish at and the counts by status (no
+ETA: when a session ends is up to its candidate, or to its link's expiry); a pipe gets a
+plain line now and then. The exit code tells a script how it went: 0 all completed, 3 some failed or
+expired, 6 on ``--timeout`` (its own code: a script can tell a wait that ran out from an
+API failure, 1).
 """
 
 from __future__ import annotations
@@ -19,15 +21,19 @@ from .. import (
     WatchState,
     ZenHireClient,
 )
-from ._errors import EXIT_ERROR, EXIT_INCOMPLETE, Failure, UsageError
+from ._errors import EXIT_INCOMPLETE, EXIT_TIMEOUT, Failure, UsageError
 from ._jobs import read_job
+from ._options import id_arg
 from ._output import Output
+from ._pace import Pace
 
 __all__ = ["register"]
 
 EXPIRED = "expired"
 """Shown for a session still ``initiated`` when its link expired unused."""
 _ORDER = ("initiated", "active", "completed", "failed", EXPIRED)
+NO_ETA = "no ETA: candidates set the pace"
+"""What the bar shows instead of an ETA."""
 
 
 def _counts(statuses: dict[str, str]) -> str:
@@ -60,6 +66,7 @@ async def watch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int
     total = len(refs)
     watcher = zh.sessions.watch(what, timeout=args.timeout)
     timed_out: WaitTimeout | None = None
+    pace = Pace()
     with out.count_progress("watch") as bar:
         try:
             async for row in watcher:
@@ -68,7 +75,10 @@ async def watch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int
                 if row.candidate_ref and not refs.get(row.id):
                     refs[row.id] = row.candidate_ref
                 done = sum(1 for s in statuses.values() if s in TERMINAL_STATUSES or s == EXPIRED)
-                bar.update(done, total, _counts(statuses))
+                # No ETA: a session ends when its candidate opens the link and finishes, or
+                # when an unused link expires; the pace so far does not predict either.
+                detail = f"{pace.rate(done, per='min')}  {NO_ETA}  {_counts(statuses)}"
+                bar.update(done, total, detail)
         except WaitTimeout as error:
             timed_out = error
     rows = [
@@ -86,8 +96,8 @@ async def watch(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> int
         out.note(f"{total} session(s): {_counts(statuses)}")
     if timed_out is not None:
         message = f"{len(timed_out.pending)} session(s) still unfinished after {args.timeout:g}s"
-        out.failure(Failure(EXIT_ERROR, f"error: TIMEOUT: {message}", "TIMEOUT", message))
-        return EXIT_ERROR
+        out.failure(Failure(EXIT_TIMEOUT, f"error: TIMEOUT: {message}", "TIMEOUT", message))
+        return EXIT_TIMEOUT
     if all(status == "completed" for status in statuses.values()):
         return 0
     return EXIT_INCOMPLETE
@@ -111,10 +121,12 @@ def register(
         help="follow sessions until all are completed, failed or expired",
         description=(
             "Exit code 0 when every session completed, 3 when some failed or expired "
-            "(link unused until it expired), 1 when --timeout passed first."
+            "(link unused until it expired), 6 when --timeout passed first."
         ),
     )
-    p.add_argument("ids", nargs="*", metavar="ID", help="session ids (or use --journal)")
+    p.add_argument(
+        "ids", nargs="*", type=id_arg, metavar="ID", help="session ids (or use --journal)"
+    )
     p.add_argument(
         "--journal", metavar="PATH", help="watch every session of a `zenhire invite` journal"
     )

@@ -105,6 +105,7 @@ class Sessions:
         journal: str | os.PathLike[str],
         concurrency: int = 8,
         on_progress: OnBulkProgress | None = None,
+        journal_source: Mapping[str, str] | None = None,
     ) -> BulkInviteReport:
         """Give every candidate exactly one link, recorded in ``journal``; safe to re-run.
 
@@ -121,6 +122,8 @@ class Sessions:
         402 or 404 (no such persona) stops the job: rows in flight finish, and
         :class:`~zenhire_async.BulkInviteError` carries the partial report. ``on_progress``
         (sync or async) gets :class:`~zenhire_async.BulkProgress` at least once a second.
+        ``journal_source`` (strings) is recorded in a new journal's job record
+        (``JobRecord.source``) to tell its input on resume; it is not compared here.
         """
         self._transport.check_usable()  # before the journal is opened or written
         return await bulk_invite(
@@ -132,6 +135,7 @@ class Sessions:
             journal=journal,
             concurrency=concurrency,
             on_progress=on_progress,
+            journal_source=journal_source,
         )
 
     # -- reading --------------------------------------------------------------------------
