@@ -8,6 +8,7 @@ whole invite → watch → results flow.
 from __future__ import annotations
 
 import csv
+import re
 import signal
 import stat
 import sys
@@ -91,11 +92,14 @@ async def test_invite_watch_results_in_a_pipe(emu: Emulator, tmp_path: Path) -> 
     watched = await zenhire("watch", "--journal", str(journal), emu=emu)
     assert watched.returncode == 3, watched.stderr
     assert "5 session(s): completed 4  failed 1" in watched.stderr
+    pace = r"watch: \d/5  (-|\d+\.\d)/min  no ETA: candidates set the pace  "
+    assert re.search(pace, watched.stderr), watched.stderr
     assert "\x1b[" not in watched.stdout + watched.stderr
 
     saved = await zenhire("results", "--all-completed", "--journal", str(journal),
                           "--out", "res", emu=emu, cwd=tmp_path)  # fmt: skip
     assert saved.returncode == 0, saved.stderr
+    assert re.search(r"results: 0/4  -/s  ETA -  saved 0  present 0  failed 0", saved.stderr)
     wavs = sorted((tmp_path / "res").glob("*.wav"))
     assert [w.name for w in wavs] == sorted(f"{ids[ref]}.wav" for ref in refs[:4])
     assert all(w.read_bytes()[:4] == b"RIFF" and w.read_bytes()[8:12] == b"WAVE" for w in wavs)
@@ -141,6 +145,7 @@ async def test_ctrl_c_stops_invite_cleanly_and_the_same_command_resumes(
     assert f"zenhire invite --persona {persona_id} --csv c.csv --consent explicit " in err
     assert "--journal c.journal.jsonl --concurrency 2" in err
     assert not (tmp_path / "c.links.csv").exists()
+    assert "(`zenhire links --journal c.journal.jsonl` writes it now)" in err
 
     # Consistent: every attempt that was sent has its link on record, nothing is orphaned.
     records = list(read_journal(journal))
@@ -149,6 +154,13 @@ async def test_ctrl_c_stops_invite_cleanly_and_the_same_command_resumes(
     assert attempted == created
     assert 4 <= len(created) < len(refs)
     assert len(emu.sessions_of()) == len(created)
+
+    # The links so far, without resuming: in the CSV's order, private.
+    exported = await zenhire("links", "--journal", "c.journal.jsonl", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    with (tmp_path / "c.links.csv").open(newline="") as fh:
+        assert [row["candidate_ref"] for row in csv.DictReader(fh)] == sorted(created)
+    assert stat.S_IMODE((tmp_path / "c.links.csv").stat().st_mode) == 0o600
 
     emu.faults.clear()
     result = await zenhire(*argv, emu=emu, cwd=tmp_path)

@@ -156,3 +156,27 @@ async def test_the_command_works_without_rich(emu: Emulator) -> None:
     result = await anyio.run_process([sys.executable, "-c", code], env=_env(emu), check=False)
     assert result.returncode == 0, result.stderr
     assert "Backend" in result.stdout.decode()
+
+
+async def test_exit_codes_of_bad_input_a_timeout_and_a_port_in_use(emu: Emulator) -> None:
+    persona_id = emu.create_persona("Backend", "en")
+    waiting = emu.create_session(persona_id, candidate_ref="slow")
+    emu.reset_counts()
+    for argv in (
+        ["sessions", "list", "--status", "done"],
+        ["sessions", "list", "--created-after", "2026-05-02", "--created-before", "2026-05-01"],
+        ["sessions", "get", "a/b"],
+    ):
+        result = await zenhire(*argv, emu=emu)
+        assert result.returncode == 2, (argv, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert sum(emu.request_counts.values()) == 0  # bad input: nothing sent
+
+    result = await zenhire("watch", waiting, "--timeout", "0.5", emu=emu)
+    assert result.returncode == 6, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("error: TIMEOUT: 1 session(s) still")
+
+    port = emu.base_url.rsplit(":", 1)[1]
+    result = await zenhire("emulator", "--port", port)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: ADDRESS_IN_USE: cannot listen on 127.0.0.1:{port}")

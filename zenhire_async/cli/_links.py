@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import AttemptRecord, CreatedRecord, JobRecord, read_journal
+from .. import AttemptRecord, CreatedRecord, FailedRecord, JobRecord, read_journal
 from ._candidates import CandidatesCsv, delimiter_arg, iter_records, open_csv, read_layout
 from ._errors import EXIT_ERROR, CommandError, UsageError
 from ._files import fill_private_file
@@ -46,15 +46,18 @@ def read_links(journal: Path) -> JournalLinks:
     """Read ``journal`` (blocking; ``ValueError`` when it is not a bulk-invite journal)."""
     job: JobRecord | None = None
     links: dict[str, CreatedRecord] = {}
-    attempted: set[str] = set()
+    unanswered: set[str] = set()  # an attempt with no outcome after it yet
     for record in read_journal(journal):
         if isinstance(record, JobRecord):
             job = job or record
         elif isinstance(record, AttemptRecord):
-            attempted.add(record.candidate_ref)
+            unanswered.add(record.candidate_ref)
         elif isinstance(record, CreatedRecord):
+            unanswered.discard(record.candidate_ref)
             links.setdefault(record.candidate_ref, record)
-    return JournalLinks(job, links, len(attempted - links.keys()))
+        elif isinstance(record, FailedRecord) and record.candidate_ref is not None:
+            unanswered.discard(record.candidate_ref)
+    return JournalLinks(job, links, len(unanswered - links.keys()))
 
 
 def default_links_of_journal(journal: Path) -> Path:
