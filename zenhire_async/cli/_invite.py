@@ -61,7 +61,7 @@ from ._errors import (
     describe,
 )
 from ._identity import identify, mismatch
-from ._links import read_links, write_links
+from ._links import links_command, read_links, write_links
 from ._options import id_arg, positive_int
 from ._output import CountProgress, Output
 from ._pace import clock
@@ -206,7 +206,7 @@ def _advice(cause: BaseException | None, persona: str, journal: Path, links: int
             )
         return (
             f"there is no persona {persona} any more; the {links} link(s) so far stay in "
-            f"{journal} (`zenhire links --journal {journal}` writes them); to invite the "
+            f"{journal} (`{links_command(journal)}` writes them); to invite the "
             "rest for another persona, give it with a new --journal"
         )
     progress = f"partial progress is journaled in {journal}"
@@ -268,8 +268,9 @@ async def _check_persona(zh: ZenHireClient, persona: str) -> None:
     except NotFoundError as error:
         base = describe(error)
         hint = (
-            " — check --persona (`zenhire personas list`); nothing was invited and no "
-            "journal was made, so the command with the right --persona works as it is"
+            f" — no persona {persona} here: check --persona (`zenhire personas list`) and "
+            "--base-url; nothing was invited and no journal was made, so the command with "
+            "the right --persona works as it is"
         )
         raise CommandError(replace(base, line=base.line + hint)) from None
     except PermissionDeniedError:
@@ -349,7 +350,7 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
         if others > 0:
             out.note(
                 f"({others} other link(s) of the journal, of rows not in {csv_path}, are not "
-                f"in it: `zenhire links --journal {journal}` writes every one)"
+                f"in it: `{links_command(journal)}` writes every one)"
             )
     return EXIT_INCOMPLETE if report.failed else 0
 
@@ -364,9 +365,10 @@ def _interrupted(
         out.note(f"Interrupted: {_summary(report)} so far")
     else:
         out.note("Interrupted: rows in flight will be reconciled on the next run")
+    links = links_command(journal, *(["--out", args.out] if args.out else []))
     out.note(
         f"Every link so far is in the journal {journal}; the links file was not written "
-        f"(`zenhire links --journal {journal}` writes it now)."
+        f"(`{links}` writes it now)."
     )
     out.note(f"To go on, run the same command again:\n  {resume}")
     return EXIT_INTERRUPTED

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import csv
 import os
+import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,14 @@ from ._files import fill_private_file
 from ._identity import mismatch
 from ._output import Output
 
-__all__ = ["JournalLinks", "default_links_of_journal", "read_links", "register", "write_links"]
+__all__ = [
+    "JournalLinks",
+    "default_links_of_journal",
+    "links_command",
+    "read_links",
+    "register",
+    "write_links",
+]
 
 _COLUMNS = ("candidate_ref", "candidate_link", "expires_at")
 
@@ -58,6 +66,11 @@ def read_links(journal: Path) -> JournalLinks:
         elif isinstance(record, FailedRecord) and record.candidate_ref is not None:
             unanswered.discard(record.candidate_ref)
     return JournalLinks(job, links, len(unanswered - links.keys()))
+
+
+def links_command(journal: Path, *extra: str) -> str:
+    """``zenhire links --journal J …`` as a shell command line (paths quoted)."""
+    return shlex.join(["zenhire", "links", "--journal", str(journal), *extra])
 
 
 def default_links_of_journal(journal: Path) -> Path:
@@ -137,7 +150,7 @@ async def write_links(
         if after_invite:
             message += (
                 f"; every link is in the journal {journal}: write them elsewhere with "
-                f"`zenhire links --journal {journal} --out FILE`"
+                f"`{links_command(journal, '--out', 'FILE')}`"
             )
         raise CommandError.of(EXIT_ERROR, "FILE", message) from None
 
