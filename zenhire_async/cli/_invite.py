@@ -394,6 +394,7 @@ def register(
     p.add_argument(
         "--delimiter",
         type=delimiter_arg,
+        metavar="D",
         help="column delimiter: , ; | or tab (default: sniffed on the header line)",
     )
     p.add_argument("--consent", required=True, choices=_CONSENT_MODES, help="consent mode")

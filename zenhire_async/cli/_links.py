@@ -223,9 +223,9 @@ def register(
     shared: argparse.ArgumentParser,
 ) -> None:
     """Add ``links`` to the command line."""
+    del shared  # sends nothing: no key, no URL
     p = commands.add_parser(
         "links",
-        parents=[shared],
         help="write the links CSV of an invite journal (after an interruption, or again)",
         description=(
             "Writes candidate_ref,candidate_link,expires_at of every row with a link (mode "
@@ -245,6 +245,12 @@ def register(
         help="only the rows of this CSV, in its order (default: the journal's CSV, all rows)",
     )
     p.add_argument(
-        "--delimiter", type=delimiter_arg, help="of --csv: , ; | or tab (default: sniffed)"
+        "--delimiter",
+        type=delimiter_arg,
+        metavar="D",
+        help="of --csv: , ; | or tab (default: sniffed)",
+    )
+    p.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
     )
     p.set_defaults(local_handler=links)
