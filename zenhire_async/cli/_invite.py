@@ -182,11 +182,12 @@ def _summary(report: BulkInviteReport) -> str:
     )
 
 
-def _show_failures(report: BulkInviteReport, layout: CandidatesCsv, out: Output) -> None:
+async def _show_failures(report: BulkInviteReport, layout: CandidatesCsv, out: Output) -> None:
     shown = report.failed[:_SHOWN_FAILURES]
     # ``index`` counts the records given to the bulk invite; the file's own line numbers
     # (blank lines, quoted line breaks) are found by reading the records again.
-    found = record_lines(layout, {f.index for f in shown if f.index is not None})
+    indices = {f.index for f in shown if f.index is not None}
+    found = await asyncio.get_running_loop().run_in_executor(None, record_lines, layout, indices)
     for failure in shown:
         record = found.get(failure.index) if failure.index is not None else None
         row = record.lines if record is not None else "a row"
@@ -236,7 +237,7 @@ def _first_record(journal: Path) -> JobRecord | None:
     return None
 
 
-def _check_job(job: JobRecord, args: argparse.Namespace, journal: Path, out: Output) -> None:
+async def _check_job(job: JobRecord, args: argparse.Namespace, journal: Path, out: Output) -> None:
     """Refuse a journal of another persona, or (unless ``--journal-reuse``) another input."""
     if job.persona_id != args.persona:
         raise UsageError(
@@ -248,7 +249,8 @@ def _check_job(job: JobRecord, args: argparse.Namespace, journal: Path, out: Out
     if job.source is None:
         out.note(f"{journal} records no input (an older journal): not checked against {csv_path}")
         return
-    reason = mismatch(job.source, csv_path)
+    loop = asyncio.get_running_loop()
+    reason = await loop.run_in_executor(None, mismatch, job.source, csv_path)
     if reason is None:
         return
     if not args.journal_reuse:
@@ -297,7 +299,7 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
         await _check_persona(zh, args.persona)
         source = await loop.run_in_executor(None, identify, csv_path, layout.delimiter)
     else:
-        _check_job(job, args, journal, out)
+        await _check_job(job, args, journal, out)
     feed = _Feed(layout)
     report: BulkInviteReport | None = None
     stopped: BulkInviteError | None = None
@@ -322,7 +324,7 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
                 tg.cancel_scope.cancel()
     if stopped is not None:  # printed once the bar is gone
         out.note(_summary(stopped.report) + " before it stopped")
-        _show_failures(stopped.report, layout, out)
+        await _show_failures(stopped.report, layout, out)
         held = await loop.run_in_executor(None, read_links, journal)
         failure = _fatal(stopped, journal, args.persona, len(held.links))
         out.failure(failure)
@@ -344,7 +346,7 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
         )
     else:
         out.note(f"Invited: {_summary(report)} in {report.elapsed:.1f}s")
-        _show_failures(report, layout, out)
+        await _show_failures(report, layout, out)
         out.note(f"Journal: {journal}")
         out.note(f"Links of {count} candidate(s) written to {links} (mode 0600)")
         if others > 0:
