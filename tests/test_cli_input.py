@@ -18,6 +18,7 @@ import pytest
 from cli_support import Captured, zenhire
 
 from zenhire_async import AttemptRecord, JobRecord, ZenHireClient, read_journal
+from zenhire_async.cli._candidates import read_layout
 from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
@@ -326,3 +327,14 @@ async def test_links_refuses_to_overwrite_the_journal_or_its_csv(
     code, _, err = await zenhire(emu, capsys, "links", "--journal", str(source))
     assert code == 2
     assert "is not a bulk-invite journal" in err
+
+
+def test_a_delimiter_that_yields_candidate_ref_wins_over_the_sniffers_guess(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "c.csv"
+    # Commas outnumber semicolons, so the sniffer says ","; only ";" gives candidate_ref.
+    source.write_text("candidate_ref;metadata.a,b,c\nats-1;x\n", encoding="utf-8")
+    layout = read_layout(source, None)
+    assert (layout.delimiter, layout.header, layout.rows) == (";", ["candidate_ref",
+                                                                     "metadata.a,b,c"], 1)  # fmt: skip

@@ -169,6 +169,14 @@ def read_layout(path: Path, delimiter: str | None) -> CandidatesCsv:
             sniffed = delimiter is None
             used = delimiter or _sniff(first) or ","
             header = next(csv.reader([first], delimiter=used), None)
+            if sniffed and header and REF_COLUMN not in header:
+                # The sniffer weighs characters, not names: a delimiter that yields the
+                # required column wins over it.
+                for other in DELIMITERS:
+                    cells = next(csv.reader([first], delimiter=other), None)
+                    if cells and REF_COLUMN in cells:
+                        used, header = other, cells
+                        break
             if not header:
                 raise UsageError(f"{path} is empty: it needs a header with a {REF_COLUMN} column")
             if REF_COLUMN not in header:
