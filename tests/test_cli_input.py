@@ -336,5 +336,5 @@ def test_a_delimiter_that_yields_candidate_ref_wins_over_the_sniffers_guess(
     # Commas outnumber semicolons, so the sniffer says ","; only ";" gives candidate_ref.
     source.write_text("candidate_ref;metadata.a,b,c\nats-1;x\n", encoding="utf-8")
     layout = read_layout(source, None)
-    assert (layout.delimiter, layout.header, layout.rows) == (";", ["candidate_ref",
-                                                                     "metadata.a,b,c"], 1)  # fmt: skip
+    assert layout.delimiter == ";" and layout.rows == 1
+    assert layout.header == ["candidate_ref", "metadata.a,b,c"]
