@@ -7,7 +7,19 @@ sends with a per-attempt timeout, maps failures to
 the error tree, retries what :class:`RetryPolicy` allows, pauses the whole client on a 429, and
 logs one redacted DEBUG line per attempt. Redirects are never followed automatically: aiohttp
 would forward ``X-API-Key`` to whatever origin a ``Location`` names. Same-origin redirects of a
-GET are followed here by hand; any other redirect is an error.
+GET are followed here by hand (at most 5, each paced). A recording or transcript may also be
+served from a storage origin, by a redirect or by a JSON ``{"url": ...}`` answer: that origin
+must be ``https``, and it gets no key and no header of ours but ``Accept`` and ``User-Agent``
+(nor, once there, does any later hop). Any other redirect is a ``RedirectError``.
+
+Bounds against a hostile server: a non-streamed body is read up to ``max_response_bytes``
+(counted once decompressed; more is a ``ResponseTooLargeError`` and the connection is
+closed), an error body up to :data:`MAX_ERROR_BODY`. Streamed bodies (recordings) are never
+asked compressed (``Accept-Encoding: identity``), so that their ``Content-Length`` is their
+size. No exception of aiohttp's leaves this module: its ``ClientResponseError`` carries the
+request headers, key included, so a failure is described in the SDK error's message and
+raised outside the ``except`` block (no ``__cause__``, no ``__context__``), and
+:meth:`Transport._call` cuts any foreign exception still chained to an error it raises.
 """
 
 from __future__ import annotations
@@ -20,20 +32,37 @@ import platform
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import aiohttp
 import anyio
+import msgspec
 from yarl import URL
 
 from ._pacing import RequestPacer
 from ._protocol import RequestSpec, error_from_response
-from ._redact import redact
+from ._recording import decoded_size
+from ._redact import redact, shorten
 from ._retry import RetryPolicy
 from ._version import __version__
-from .errors import APIConnectionError, APIError, APITimeoutError, ZenHireError
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    DecodeError,
+    RedirectError,
+    ResponseTooLargeError,
+    TooManyRedirectsError,
+    ZenHireError,
+)
 
-__all__ = ["Response", "Transport", "check_base_url"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_ERROR_BODY",
+    "Response",
+    "Transport",
+    "check_base_url",
+]
 
 T = TypeVar("T")
 
@@ -44,6 +73,15 @@ USER_AGENT = (
 )
 _MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+"""The default cap of a non-streamed body (8 MiB), counted once decompressed."""
+MAX_ERROR_BODY = 1024 * 1024
+"""The most of an error answer's body that is read (1 MiB; capped by ``max_response_bytes``)."""
+_MAX_POINTER_BODY = 64 * 1024
+# The routes whose results may be served from a storage origin (issue 12).
+_ARTIFACT_ROUTES = frozenset({"GET /sessions/{id}/recording", "GET /sessions/{id}/transcript"})
+_POINTER_KEYS = frozenset({"url", "expires_at", "expires_in", "expires"})
+_IDENTITY = {"Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +118,12 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> URL:
 
 
 def _connection_error(exc: BaseException, *, timeout: float) -> APIConnectionError:
-    """Classify an aiohttp/OS failure; ``request_sent`` is False only when provably unsent."""
+    """Classify an aiohttp/OS failure; ``request_sent`` is False only when provably unsent.
+
+    The message describes ``exc`` without its URL or request (a storage URL is a short-lived
+    credential; aiohttp's ``request_info`` holds the key). The caller raises the result
+    outside its ``except`` block, so that ``exc`` is not chained.
+    """
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return APITimeoutError(f"connecting timed out after {timeout:g}s", request_sent=False)
     if isinstance(exc, TimeoutError):
@@ -90,7 +133,58 @@ def _connection_error(exc: BaseException, *, timeout: float) -> APIConnectionErr
             f"could not connect: {exc.os_error.strerror or type(exc.os_error).__name__}",
             request_sent=False,
         )
-    return APIConnectionError(f"the connection failed: {type(exc).__name__}: {exc}")
+    if isinstance(exc, aiohttp.ClientResponseError):  # the answer was not valid HTTP
+        what = shorten(redact(str(exc.message)), 300)
+        return APIConnectionError(f"the server sent a malformed HTTP answer: {what}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return APIConnectionError(f"the connection failed: {type(exc).__name__}")
+    what = shorten(redact(str(exc)), 300)
+    return APIConnectionError(f"the connection failed: {type(exc).__name__}: {what}")
+
+
+def _detach(error: BaseException) -> None:
+    """Cut every exception that is not the SDK's out of ``error``'s cause/context chain.
+
+    A last guard at the top of the request path: aiohttp's exceptions (and whatever they
+    chain) hold request headers, the API key among them.
+    """
+    todo: list[BaseException] = [error]
+    seen: set[int] = set()
+    while todo:
+        exc = todo.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if exc.__cause__ is not None and not isinstance(exc.__cause__, ZenHireError):
+            exc.__cause__ = None
+        if exc.__context__ is not None and not isinstance(exc.__context__, ZenHireError):
+            exc.__context__ = None
+        todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """The body, decompressed, up to ``limit`` bytes; and whether there was more.
+
+    Reading stops as soon as the limit is passed: no more than about ``limit`` bytes are
+    held, however large (or endless, or inflated) the body is.
+    """
+    declared = decoded_size(resp)
+    if declared is not None and declared > limit:
+        return b"", True
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def _is_json(resp: aiohttp.ClientResponse) -> bool:
+    return resp.content_type in ("application/json", "text/json") or resp.content_type.endswith(
+        "+json"
+    )
 
 
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError)
@@ -109,8 +203,10 @@ class Transport:
         pacer: RequestPacer | None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._api_key = api_key
+        self._max_body = max_response_bytes
         self._base_url = base_url
         self._timeout = timeout
         self._retry = retry
@@ -136,6 +232,8 @@ class Transport:
             for authenticated in (False, True)
             for has_body in (False, True)
         }
+        # A storage origin gets these and nothing else of ours (no key, no extra header).
+        self._storage_headers = {"Accept": "*/*", "User-Agent": USER_AGENT}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._slots: anyio.Semaphore | None = None
@@ -210,22 +308,68 @@ class Transport:
     def _headers(self, spec: RequestSpec) -> dict[str, str]:
         return self._header_sets[spec.authenticated, spec.body is not None]
 
-    def _redirect_target(self, current: URL, location: str | None) -> URL | None:
-        """The same-origin URL a redirect points to, or ``None`` when we must not follow it."""
-        if not location:
-            return None
-        target = current.join(URL(location))
-        if target.origin() != self._base_url.origin():
-            return None
-        return target
+    def _redirect_target(
+        self, spec: RequestSpec, current: URL, status: int, location: str | None, offsite: bool
+    ) -> tuple[URL, bool]:
+        """Where a redirect may be followed, and whether it leaves the platform's origin.
 
-    def _refuse_redirect(self, spec: RequestSpec, status: int) -> NoReturn:
-        raise APIError(
-            f"the server redirected {spec.method} {spec.route} elsewhere (HTTP {status}); "
-            "redirects to another origin are not followed so that the API key stays with "
-            "the platform",
-            status=status,
-        )
+        Raises :class:`RedirectError` (naming no URL: a storage URL is a credential) when
+        it must not be followed.
+        """
+        if not location:
+            raise RedirectError(
+                f"the server redirected {spec.route} (HTTP {status}) without a Location",
+                status=status,
+            )
+        if spec.method != "GET":
+            raise RedirectError(
+                f"the server redirected {spec.route} (HTTP {status}); only a GET is "
+                "followed, a POST is never resent elsewhere",
+                status=status,
+            )
+        try:
+            target = current.join(URL(location))
+        except ValueError:
+            target = URL()
+        if not offsite and target.origin() == self._base_url.origin():
+            return target, False
+        if spec.route not in _ARTIFACT_ROUTES:
+            raise RedirectError(
+                f"the server redirected {spec.route} to another origin (HTTP {status}); "
+                "redirects to another origin are not followed so that the API key stays "
+                "with the platform",
+                status=status,
+            )
+        self._check_storage(spec, target, status)
+        return target, True
+
+    def _check_storage(self, spec: RequestSpec, target: URL, status: int) -> None:
+        """Refuse a storage URL that is not absolute ``https`` with a host."""
+        if not target.is_absolute() or target.scheme != "https" or not target.host:
+            raise RedirectError(
+                f"the server sent {spec.route} to another origin that is not https "
+                f"(HTTP {status}); results are only fetched from storage over https",
+                status=status,
+            )
+
+    def _pointer(self, spec: RequestSpec, body: bytes, status: int) -> URL | None:
+        """The storage URL of a JSON ``{"url": ...}`` answer of an artifact route, if it is one."""
+        if len(body) > _MAX_POINTER_BODY or not body.lstrip().startswith(b"{"):
+            return None
+        try:
+            doc = msgspec.json.decode(body)
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            return None
+        if not isinstance(doc, dict) or not isinstance(doc.get("url"), str):
+            return None
+        if not set(doc) <= _POINTER_KEYS:
+            return None
+        try:
+            target = URL(doc["url"])
+        except ValueError:
+            target = URL()
+        self._check_storage(spec, target, status)
+        return target
 
     async def _pace(self) -> None:
         if self.pacer is not None:
@@ -237,15 +381,17 @@ class Transport:
             wait = error.retry_after if error.retry_after is not None else 1.0
             self.pacer.pause(min(wait, self._retry.max_retry_after))
 
-    async def _open(  # noqa: RET503 - the loop returns or raises; _refuse_redirect raises
+    async def _open(
         self, spec: RequestSpec, *, stream: bool
-    ) -> aiohttp.ClientResponse:
-        """One attempt (with same-origin redirects): a successful response, body unread.
+    ) -> tuple[aiohttp.ClientResponse, bytes | None]:
+        """One attempt (with its redirects): a successful response, and its body if read.
 
-        The caller owns the response: it enters ``async with resp`` at once, with no await
-        in between, and maps network failures while reading the body with
-        :func:`_connection_error`, so that a truncated body is a retryable failure too.
-        A plain coroutine rather than a context manager: this is every request's hot path.
+        The body is read here only when an artifact route answered JSON (it might name a
+        storage URL); otherwise it is ``None`` and left unread. The caller owns the
+        response: it enters ``async with resp`` at once, with no await in between, and maps
+        network failures while reading the body with :func:`_connection_error`, so that a
+        truncated body is a retryable failure too. A plain coroutine rather than a context
+        manager: this is every request's hot path.
         """
         session = self._client_session()
         await self._pace()
@@ -254,38 +400,86 @@ class Transport:
         if spec.params:
             url = url.with_query(list(spec.params))
         timeout = self._timeouts[stream]
+        offsite = False  # at a storage origin: no key, ever again in this attempt
+        status = 0
         for hop in range(_MAX_REDIRECTS + 1):
             if hop:
                 await self._pace()  # a followed redirect is one more request to the server
+            headers = self._storage_headers if offsite else self._headers(spec)
+            if stream:
+                headers = {**headers, **_IDENTITY}
+            failure: APIConnectionError | None = None
             try:
                 resp = await session.request(
                     spec.method,
                     url,
-                    data=spec.body,
-                    headers=self._headers(spec),
+                    data=None if offsite else spec.body,
+                    headers=headers,
                     timeout=timeout,
                     allow_redirects=False,
                 )
-                if resp.status < 400 and resp.status not in _REDIRECT_STATUSES:
-                    self._log(spec, started, resp.status, resp.headers.get("X-Request-Id"))
-                    return resp
-                async with resp:
-                    if resp.status in _REDIRECT_STATUSES:
-                        target = self._redirect_target(url, resp.headers.get("Location"))
-                        if target is None or spec.method != "GET":
-                            self._refuse_redirect(spec, resp.status)
-                        url = target
+                status = resp.status
+                if status in _REDIRECT_STATUSES:
+                    async with resp:
+                        location = resp.headers.get("Location")
+                        url, offsite = self._redirect_target(spec, url, status, location, offsite)
+                    continue
+                if status >= 400:
+                    async with resp:
+                        raise await self._error_from(resp)
+                if not offsite and spec.route in _ARTIFACT_ROUTES and _is_json(resp):
+                    async with resp:
+                        limit = _MAX_POINTER_BODY if stream else self._max_body
+                        body = await self._read_body(resp, limit)
+                    target = self._pointer(spec, body, status)
+                    if target is not None:
+                        url, offsite = target, True
                         continue
-                    body = await resp.read()
-                    raise error_from_response(resp.status, body, resp.headers, self._api_key)
+                    if stream:
+                        raise DecodeError(
+                            f"unexpected {spec.route} answer: JSON, neither audio nor a URL"
+                        )
+                    self._log(spec, started, status, resp.headers.get("X-Request-Id"))
+                    return resp, body
+                self._log(spec, started, status, resp.headers.get("X-Request-Id"))
+                return resp, None
             except _NETWORK_ERRORS as exc:
-                raise _connection_error(exc, timeout=self._timeout) from exc
+                failure = _connection_error(exc, timeout=self._timeout)
             except ZenHireError as error:
                 request_id = error.request_id if isinstance(error, APIError) else None
-                status = error.status if isinstance(error, APIError) else None
-                self._log(spec, started, status, request_id, error)
+                error_status = error.status if isinstance(error, APIError) else None
+                self._log(spec, started, error_status, request_id, error)
                 raise
-        self._refuse_redirect(spec, 310)
+            raise failure  # here, outside the handler: aiohttp's exception is not chained
+        raise TooManyRedirectsError(
+            f"the server redirected {spec.route} more than {_MAX_REDIRECTS} times",
+            status=status,
+        )
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
+        """A successful response's body; :class:`ResponseTooLargeError` past ``limit``."""
+        body, more = await _read_capped(resp, limit)
+        if more:
+            raise ResponseTooLargeError(
+                f"the server's answer is larger than max_response_bytes={limit:,} "
+                "(counted once decompressed); it was not read further",
+                limit=limit,
+            )
+        return body
+
+    async def _error_from(self, resp: aiohttp.ClientResponse) -> APIError:
+        """The typed error of an error response, reading at most :data:`MAX_ERROR_BODY`."""
+        body, more = await _read_capped(resp, min(MAX_ERROR_BODY, self._max_body))
+        error = error_from_response(resp.status, body, resp.headers, self._api_key)
+        if not more:
+            return error
+        return type(error)(
+            f"the server answered HTTP {resp.status} with a body over "
+            f"{min(MAX_ERROR_BODY, self._max_body):,} bytes (not read)",
+            status=error.status,
+            request_id=error.request_id,
+            retry_after=error.retry_after,
+        )
 
     @asynccontextmanager
     async def _attempt(
@@ -294,12 +488,15 @@ class Transport:
         """:meth:`_open` as a context manager that maps network failures in its body."""
         gate = await self._take_slot()
         try:
-            resp = await self._open(spec, stream=stream)
+            resp, _ = await self._open(spec, stream=stream)
+            failure: APIConnectionError | None = None
             try:
                 async with resp:
                     yield resp
             except _NETWORK_ERRORS as exc:
-                raise _connection_error(exc, timeout=self._timeout) from exc
+                failure = _connection_error(exc, timeout=self._timeout)
+            if failure is not None:
+                raise failure
         finally:
             if gate is not None:
                 gate.release()
@@ -311,6 +508,7 @@ class Transport:
             try:
                 return await attempt()
             except ZenHireError as error:
+                _detach(error)
                 self._note_failure(error)
                 if number > self._retry.max_retries or not self._retry.should_retry(
                     error, idempotent=spec.idempotent
@@ -333,12 +531,16 @@ class Transport:
         async def once() -> Response:
             gate = await self._take_slot()
             try:
-                resp = await self._open(spec, stream=False)
+                resp, body = await self._open(spec, stream=False)
+                failure: APIConnectionError | None = None
                 try:
                     async with resp:
-                        return Response(resp.status, resp.headers, await resp.read())
+                        if body is None:
+                            body = await self._read_body(resp, self._max_body)
+                        return Response(resp.status, resp.headers, body)
                 except _NETWORK_ERRORS as exc:
-                    raise _connection_error(exc, timeout=self._timeout) from exc
+                    failure = _connection_error(exc, timeout=self._timeout)
+                raise failure
             finally:
                 if gate is not None:
                     gate.release()
@@ -356,7 +558,12 @@ class Transport:
             async def once() -> aiohttp.ClientResponse:
                 return await stack.enter_async_context(self._attempt(spec, stream=True))
 
-            yield await self._call(spec, once)
+            resp = await self._call(spec, once)
+            try:
+                yield resp
+            except ZenHireError as error:
+                _detach(error)  # raised while the caller read the body
+                raise
 
     async def fetch_streamed(
         self, spec: RequestSpec, consume: Callable[[aiohttp.ClientResponse], Awaitable[T]]
