@@ -321,18 +321,19 @@ class Transport:
                 f"the server redirected {spec.route} (HTTP {status}) without a Location",
                 status=status,
             )
-        if spec.method != "GET":
-            raise RedirectError(
-                f"the server redirected {spec.route} (HTTP {status}); only a GET is "
-                "followed, a POST is never resent elsewhere",
-                status=status,
-            )
         try:
             target = current.join(URL(location))
         except ValueError:
             target = URL()
-        if not offsite and target.origin() == self._base_url.origin():
+        same_origin = not offsite and target.origin() == self._base_url.origin()
+        if same_origin and spec.method == "GET":
             return target, False
+        if same_origin:
+            raise RedirectError(
+                f"the server redirected {spec.route} (HTTP {status}); only a GET is "
+                "followed, a POST is never resent",
+                status=status,
+            )
         if spec.route not in _ARTIFACT_ROUTES:
             raise RedirectError(
                 f"the server redirected {spec.route} to another origin (HTTP {status}); "

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
-import zlib
 from collections.abc import Iterator
 
 from aiohttp import web
@@ -94,12 +93,26 @@ async def endless(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+_MEMBER = 4 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1)
+def _zeros_member() -> bytes:
+    return gzip.compress(b"0" * _MEMBER, 9)
+
+
 @functools.lru_cache(maxsize=2)
 def _bomb(size: int) -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip member
-    parts = [compressor.compress(piece) for piece in _padded(size)]
-    parts.append(compressor.flush())
-    return b"".join(parts)
+    """The gzip encoding of ``b"".join(_padded(size))``: a run of identical gzip members.
+
+    Concatenated members are one valid gzip stream (RFC 1952); compressing one 4 MiB block
+    and repeating it keeps this fast (0.3 MB on the wire for 300 MiB).
+    """
+    padding = max(0, size - len(_HEAD) - len(_TAIL))
+    middle, rest = divmod(padding, _MEMBER)
+    head = gzip.compress(_HEAD, 9)
+    tail = gzip.compress(b"0" * rest + _TAIL, 9)
+    return head + _zeros_member() * middle + tail
 
 
 async def gzip_bomb(request: web.Request, rule: FaultRule) -> web.StreamResponse:
