@@ -308,6 +308,12 @@ class Transport:
     def _headers(self, spec: RequestSpec) -> dict[str, str]:
         return self._header_sets[spec.authenticated, spec.body is not None]
 
+    def _hop_headers(self, spec: RequestSpec, *, stream: bool, offsite: bool) -> dict[str, str]:
+        """The headers of one hop: a storage origin gets only Accept and User-Agent; a
+        streamed body is asked uncompressed, so that its Content-Length is its size."""
+        headers = self._storage_headers if offsite else self._headers(spec)
+        return {**headers, **_IDENTITY} if stream else headers
+
     def _redirect_target(
         self, spec: RequestSpec, current: URL, status: int, location: str | None, offsite: bool
     ) -> tuple[URL, bool]:
@@ -406,16 +412,14 @@ class Transport:
         for hop in range(_MAX_REDIRECTS + 1):
             if hop:
                 await self._pace()  # a followed redirect is one more request to the server
-            headers = self._storage_headers if offsite else self._headers(spec)
-            if stream:
-                headers = {**headers, **_IDENTITY}
             failure: APIConnectionError | None = None
             try:
                 resp = await session.request(
                     spec.method,
                     url,
                     data=None if offsite else spec.body,
-                    headers=headers,
+                    # Not a local variable: a traceback formatted with its locals shows them.
+                    headers=self._hop_headers(spec, stream=stream, offsite=offsite),
                     timeout=timeout,
                     allow_redirects=False,
                 )
