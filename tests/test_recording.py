@@ -162,7 +162,7 @@ async def test_a_gzip_encoded_recording_is_saved_whole(
     zh: ZenHireClient, emu: Emulator, tmp_path: Path, kind: Any
 ) -> None:
     # Found against a compressing proxy: the SDK advertised gzip, then compared the inflated
-    # bytes with the compressed Content-Length ("ended after 32044 of 1091 bytes"), and
+    # bytes with the compressed Content-Length ("the recording ended after N of M bytes"), and
     # rejected the recording on every attempt. It now asks for identity ("gzip" then
     # leaves the recording alone) and, when a server compresses anyway ("gzip_always"),
     # does not hold the inflated size to the wire's length.
