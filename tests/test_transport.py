@@ -13,6 +13,9 @@ import aiohttp
 import anyio
 import pytest
 from aiohttp import web
+from fuzz_support import fuzzed
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zenhire_async import (
     APIConnectionError,
@@ -377,3 +380,46 @@ async def test_too_many_redirects_is_a_typed_error_with_the_real_status(
     assert isinstance(info.value, RedirectError) and isinstance(info.value, APIError)
     assert info.value.status == 307
     assert emu.request_counts["GET /personas/{id}"] == 6  # the request and 5 redirects
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3) | st.just("x" * 700),
+    lambda inner: (
+        st.lists(inner, max_size=60) | st.dictionaries(st.text(max_size=3), inner, max_size=60)
+    ),
+    max_leaves=120,
+)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+@given(message=st.text(max_size=5_000), details=st.dictionaries(st.text(max_size=5), _json))
+def test_an_api_error_keeps_whatever_the_server_said_bounded(
+    message: str, details: dict[str, Any]
+) -> None:
+    fuzzed("APIError bounds")
+    error = APIError(message, status=500, details=details, code="C" * 1_000)
+    assert len(str(error)) < 2_500 and len(error.code or "") < 250
+    assert error.message == message or error.message.startswith(message[:2_000])
+
+    def check(value: object) -> None:
+        if isinstance(value, str):
+            assert len(value) < 540
+        elif isinstance(value, dict):
+            assert len(value) <= 51
+            for key, item in value.items():
+                check(key)
+                check(item)
+        elif isinstance(value, list):
+            assert len(value) <= 51
+            for item in value:
+                check(item)
+
+    check(error.details)
+    assert _depth(error.details) <= 9

@@ -36,13 +36,20 @@ from typing import TypeVar
 
 import aiohttp
 import anyio
-import msgspec
 from yarl import URL
 
+from ._limits import DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY, is_json, read_capped
 from ._pacing import RequestPacer
 from ._protocol import RequestSpec, error_from_response
-from ._recording import decoded_size
 from ._redact import redact, shorten
+from ._redirects import (
+    ARTIFACT_ROUTES,
+    MAX_POINTER_BODY,
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    redirect_target,
+    storage_pointer,
+)
 from ._retry import RetryPolicy
 from ._version import __version__
 from .errors import (
@@ -50,7 +57,6 @@ from .errors import (
     APIError,
     APITimeoutError,
     DecodeError,
-    RedirectError,
     ResponseTooLargeError,
     TooManyRedirectsError,
     ZenHireError,
@@ -71,16 +77,6 @@ logger = logging.getLogger("zenhire_async")
 USER_AGENT = (
     f"zenhire-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 )
-_MAX_REDIRECTS = 5
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
-"""The default cap of a non-streamed body (8 MiB), counted once decompressed."""
-MAX_ERROR_BODY = 1024 * 1024
-"""The most of an error answer's body that is read (1 MiB; capped by ``max_response_bytes``)."""
-_MAX_POINTER_BODY = 64 * 1024
-# The routes whose results may be served from a storage origin (issue 12).
-_ARTIFACT_ROUTES = frozenset({"GET /sessions/{id}/recording", "GET /sessions/{id}/transcript"})
-_POINTER_KEYS = frozenset({"url", "expires_at", "expires_in", "expires"})
 _IDENTITY = {"Accept-Encoding": "identity"}
 
 
@@ -160,31 +156,6 @@ def _detach(error: BaseException) -> None:
         if exc.__context__ is not None and not isinstance(exc.__context__, ZenHireError):
             exc.__context__ = None
         todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """The body, decompressed, up to ``limit`` bytes; and whether there was more.
-
-    Reading stops as soon as the limit is passed: no more than about ``limit`` bytes are
-    held, however large (or endless, or inflated) the body is.
-    """
-    declared = decoded_size(resp)
-    if declared is not None and declared > limit:
-        return b"", True
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            return b"", True
-        chunks.append(chunk)
-    return b"".join(chunks), False
-
-
-def _is_json(resp: aiohttp.ClientResponse) -> bool:
-    return resp.content_type in ("application/json", "text/json") or resp.content_type.endswith(
-        "+json"
-    )
 
 
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError)
@@ -314,70 +285,6 @@ class Transport:
         headers = self._storage_headers if offsite else self._headers(spec)
         return {**headers, **_IDENTITY} if stream else headers
 
-    def _redirect_target(
-        self, spec: RequestSpec, current: URL, status: int, location: str | None, offsite: bool
-    ) -> tuple[URL, bool]:
-        """Where a redirect may be followed, and whether it leaves the platform's origin.
-
-        Raises :class:`RedirectError` (naming no URL: a storage URL is a credential) when
-        it must not be followed.
-        """
-        if not location:
-            raise RedirectError(
-                f"the server redirected {spec.route} (HTTP {status}) without a Location",
-                status=status,
-            )
-        try:
-            target = current.join(URL(location))
-        except ValueError:
-            target = URL()
-        same_origin = not offsite and target.origin() == self._base_url.origin()
-        if same_origin and spec.method == "GET":
-            return target, False
-        if same_origin:
-            raise RedirectError(
-                f"the server redirected {spec.route} (HTTP {status}); only a GET is "
-                "followed, a POST is never resent",
-                status=status,
-            )
-        if spec.route not in _ARTIFACT_ROUTES:
-            raise RedirectError(
-                f"the server redirected {spec.route} to another origin (HTTP {status}); "
-                "redirects to another origin are not followed so that the API key stays "
-                "with the platform",
-                status=status,
-            )
-        self._check_storage(spec, target, status)
-        return target, True
-
-    def _check_storage(self, spec: RequestSpec, target: URL, status: int) -> None:
-        """Refuse a storage URL that is not absolute ``https`` with a host."""
-        if not target.is_absolute() or target.scheme != "https" or not target.host:
-            raise RedirectError(
-                f"the server sent {spec.route} to another origin that is not https "
-                f"(HTTP {status}); results are only fetched from storage over https",
-                status=status,
-            )
-
-    def _pointer(self, spec: RequestSpec, body: bytes, status: int) -> URL | None:
-        """The storage URL of a JSON ``{"url": ...}`` answer of an artifact route, if it is one."""
-        if len(body) > _MAX_POINTER_BODY or not body.lstrip().startswith(b"{"):
-            return None
-        try:
-            doc = msgspec.json.decode(body)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            return None
-        if not isinstance(doc, dict) or not isinstance(doc.get("url"), str):
-            return None
-        if not set(doc) <= _POINTER_KEYS:
-            return None
-        try:
-            target = URL(doc["url"])
-        except ValueError:
-            target = URL()
-        self._check_storage(spec, target, status)
-        return target
-
     async def _pace(self) -> None:
         if self.pacer is not None:
             await self.pacer.acquire()
@@ -409,7 +316,7 @@ class Transport:
         timeout = self._timeouts[stream]
         offsite = False  # at a storage origin: no key, ever again in this attempt
         status = 0
-        for hop in range(_MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             if hop:
                 await self._pace()  # a followed redirect is one more request to the server
             failure: APIConnectionError | None = None
@@ -424,19 +331,21 @@ class Transport:
                     allow_redirects=False,
                 )
                 status = resp.status
-                if status in _REDIRECT_STATUSES:
+                if status in REDIRECT_STATUSES:
                     async with resp:
                         location = resp.headers.get("Location")
-                        url, offsite = self._redirect_target(spec, url, status, location, offsite)
+                        url, offsite = redirect_target(
+                            spec, self._base_url, url, status, location, offsite
+                        )
                     continue
                 if status >= 400:
                     async with resp:
                         raise await self._error_from(resp)
-                if not offsite and spec.route in _ARTIFACT_ROUTES and _is_json(resp):
+                if not offsite and spec.route in ARTIFACT_ROUTES and is_json(resp):
                     async with resp:
-                        limit = _MAX_POINTER_BODY if stream else self._max_body
+                        limit = MAX_POINTER_BODY if stream else self._max_body
                         body = await self._read_body(resp, limit)
-                    target = self._pointer(spec, body, status)
+                    target = storage_pointer(spec, body, status)
                     if target is not None:
                         url, offsite = target, True
                         continue
@@ -457,13 +366,13 @@ class Transport:
                 raise
             raise failure  # here, outside the handler: aiohttp's exception is not chained
         raise TooManyRedirectsError(
-            f"the server redirected {spec.route} more than {_MAX_REDIRECTS} times",
+            f"the server redirected {spec.route} more than {MAX_REDIRECTS} times",
             status=status,
         )
 
     async def _read_body(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
         """A successful response's body; :class:`ResponseTooLargeError` past ``limit``."""
-        body, more = await _read_capped(resp, limit)
+        body, more = await read_capped(resp, limit)
         if more:
             raise ResponseTooLargeError(
                 f"the server's answer is larger than max_response_bytes={limit:,} "
@@ -474,7 +383,7 @@ class Transport:
 
     async def _error_from(self, resp: aiohttp.ClientResponse) -> APIError:
         """The typed error of an error response, reading at most :data:`MAX_ERROR_BODY`."""
-        body, more = await _read_capped(resp, min(MAX_ERROR_BODY, self._max_body))
+        body, more = await read_capped(resp, min(MAX_ERROR_BODY, self._max_body))
         error = error_from_response(resp.status, body, resp.headers, self._api_key)
         if not more:
             return error
