@@ -26,8 +26,11 @@ async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, 
     held, however large (or endless, or inflated) the body is.
     """
     declared = decoded_size(resp)
-    if declared is not None and declared > limit:
-        return b"", True
+    if declared is not None:
+        if declared > limit:
+            return b"", True
+        # Not encoded, and aiohttp reads no more than Content-Length: the fast path.
+        return await resp.read(), False
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_any():
