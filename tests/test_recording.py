@@ -276,3 +276,17 @@ async def test_storage_hops_are_capped_too(tls: tuple[ssl.SSLContext, ssl.SSLCon
         with pytest.raises(TooManyRedirectsError):
             await zh.sessions.transcript(session_id)
         assert emu.request_counts["GET /sessions/{id}/transcript"] == 6
+
+
+async def test_each_storage_hop_is_paced(tls: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    async with _storage_client(tls, rate_limit_per_minute=60) as (emu, zh):
+        session_id = emu.create_session(emu.create_persona())
+        emu.start_session(session_id)
+        emu.complete_session(session_id)
+        emu.faults.add("storage_redirect", route="GET /sessions/{id}/transcript")
+        started = anyio.current_time()
+        for _ in range(3):
+            await zh.sessions.transcript(session_id)
+        # 6 requests (3 to the platform, 3 to storage) at 1/s after a burst of 1: ≥ 5 s.
+        assert anyio.current_time() - started >= 4.9
+    assert len(emu.storage_requests) == 3
