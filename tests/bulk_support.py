@@ -21,7 +21,26 @@ ALL_FAULTS = (
     "slow",
     "redirect",
     "stale_read",
+    "stall_headers",
+    "stall_body",
+    "trickle",
+    "gzip",
+    "gzip_always",
+    "bad_status_line",
+    "bad_content_length",
+    "bad_chunk_size",
+    "too_many_headers",
+    "long_header",
+    "ssh_banner",
 )
+"""Every fault kind a job can get past with retries (the others are in ``NOT_IN_A_JOB``)."""
+NOT_IN_A_JOB = {
+    "huge_body": "every attempt's body is over the cap: the call must fail (test_transport)",
+    "endless_body": "every attempt's body is over the cap: the call must fail (test_transport)",
+    "gzip_bomb": "every attempt's body is over the cap: the call must fail (test_transport)",
+    "storage_redirect": "needs an https storage origin the client trusts (test_recording)",
+    "storage_url": "needs an https storage origin the client trusts (test_recording)",
+}
 
 
 def add_every_fault(emu: Emulator, total_rate: float) -> None:

@@ -3,11 +3,14 @@
 The job is what a batch integration does: create a persona, ``bulk_invite`` the candidates
 with a journal, ``watch`` every session to its end (candidates open, finish, fail or never
 show up, driven by the emulator's ``Simulation``), then fetch every completed session's
-transcript and recording. Meanwhile the emulator injects all eleven fault kinds, about
+transcript and recording. Meanwhile the emulator injects every fault kind a job can get
+past (``ALL_FAULTS``: all but the five of ``NOT_IN_A_JOB``, which must fail a call or need
+an https storage origin, and are tested on their own), about
 15 % of requests in all (``RATE_PER_KIND`` each, drawn one after the other; kinds that
 cannot apply to a route — ``lost_response`` only on POSTs, ``stale_read`` only on session
-reads — leave that route about 12 %). ``slow`` holds a request longer than the client's
-per-attempt timeout, so it is a timeout, not just a delay.
+reads — leave that route about 12 %). ``slow``, ``stall_headers``, ``stall_body`` and
+``trickle`` hold a request longer than the client's per-attempt timeout, so they are
+timeouts, not just delays.
 
 Candidates open their link within 30 minutes and talk 1–20 minutes; one in ten interviews
 fails. In the first parametrization one candidate (chosen among the last invited, still
@@ -53,7 +56,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from bulk_support import ALL_FAULTS, check_job_invariants, journal_outcome
+from bulk_support import ALL_FAULTS, NOT_IN_A_JOB, check_job_invariants, journal_outcome
 
 from zenhire_async import (
     TERMINAL_STATUSES,
@@ -71,8 +74,8 @@ from zenhire_async.testing import Emulator, Simulation
 pytestmark = [pytest.mark.anyio, pytest.mark.chaos]
 
 ROWS = int(os.environ.get("ZENHIRE_CHAOS_ROWS", "300"))
-RATE_PER_KIND = 0.015
-"""Per-kind chance; eleven kinds drawn in turn hit about 15 % of requests."""
+RATE_PER_KIND = 0.165 / len(ALL_FAULTS)
+"""Per-kind chance; every kind drawn in turn hits about 15 % of requests in all."""
 SLOW = 45.0
 """How long a ``slow`` fault holds a request: longer than the client's default 30 s
 per-attempt timeout."""
@@ -107,7 +110,7 @@ def request_bounds(
     """The most requests each part of the job may take, from the documented costs.
 
     * creates: one per row, plus at most one more per fault (a retried 429/503 or an
-      ambiguous round): ``rows × (1 + 2 × RATE_PER_KIND × 11)``;
+      ambiguous round): ``rows × (1 + 2 × RATE_PER_KIND × len(ALL_FAULTS))``;
     * invite-time lists (reconciling by marker): each extra create round costs one list
       walk before it and one in the final sweep, and a walk may itself be retried:
       ``3 × extra creates + 10``;
@@ -321,4 +324,5 @@ async def test_a_whole_job_under_every_fault_loses_and_doubles_nothing(
 def test_the_chaos_mix_covers_every_fault_kind() -> None:
     from zenhire_async.testing import FAULT_KINDS
 
-    assert set(ALL_FAULTS) == FAULT_KINDS
+    assert set(ALL_FAULTS) | set(NOT_IN_A_JOB) == FAULT_KINDS
+    assert not set(ALL_FAULTS) & set(NOT_IN_A_JOB)

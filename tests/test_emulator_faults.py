@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 from test_emulator_support import Api, assert_envelope
 
 from zenhire_async.testing import Emulator
+from zenhire_async.testing._faults import MALFORMED_KINDS
 
 pytestmark = pytest.mark.anyio
 
@@ -247,3 +250,137 @@ async def test_rate_limit() -> None:
         assert loop.time() - before >= retry
         assert (await api.call("GET", "/sessions")).status == 200
         assert emu.request_counts["GET /sessions"] == 9
+
+
+# -- hostile-server faults (issue 12) ----------------------------------------------------
+
+
+async def test_stall_headers_waits_before_answering(api: Api) -> None:
+    api.emu.faults.add("stall_headers", count=1, delay=25.0)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert (await api.call("GET", "/sessions")).status == 200
+    assert loop.time() - started >= 25.0
+
+
+@pytest.mark.parametrize("kind", ["stall_body", "trickle"])
+async def test_stall_body_and_trickle_send_the_whole_answer_slowly(api: Api, kind: Any) -> None:
+    sid = await _session(api)
+    expected = (await api.call("GET", f"/sessions/{sid}")).raw
+    api.emu.faults.add(kind, count=1, delay=2.0, size=64)
+    url = api.emu.base_url + f"/api/v1/interview/sessions/{sid}"
+    loop = asyncio.get_running_loop()
+    async with api.http.get(url, headers={"X-API-Key": api.emu.api_key}) as resp:
+        headers_at = loop.time()
+        pieces = [chunk async for chunk in resp.content.iter_any()]
+        ended_at = loop.time()
+    assert b"".join(pieces) == expected
+    pauses = 1 if kind == "stall_body" else -(-len(expected) // 64) - 1
+    assert ended_at - headers_at >= 2.0 * pauses - 0.01
+    assert pauses >= 1
+
+
+async def test_huge_body_is_valid_json_of_the_size_asked(api: Api) -> None:
+    api.emu.faults.add("huge_body", count=1, size=3_000_000)
+    reply = await api.call("GET", "/sessions")
+    assert reply.status == 200 and len(reply.raw) == 3_000_000
+    assert reply.json["data"] == []
+
+
+async def test_endless_body_never_ends(api: Api) -> None:
+    api.emu.faults.add("endless_body", count=1)
+    url = api.emu.base_url + "/api/v1/interview/sessions"
+    received = 0
+    async with api.http.get(url, headers={"X-API-Key": api.emu.api_key}) as resp:
+        assert resp.headers["Transfer-Encoding"] == "chunked"
+        async for chunk in resp.content.iter_any():
+            received += len(chunk)
+            if received > 20_000_000:
+                break
+    assert received > 20_000_000
+
+
+async def test_gzip_bomb_is_small_on_the_wire(api: Api) -> None:
+    api.emu.faults.add("gzip_bomb", count=1, size=50_000_000)
+    url = api.emu.base_url + "/api/v1/interview/sessions"
+    async with api.http.get(url, headers={"X-API-Key": api.emu.api_key}) as resp:
+        assert resp.headers["Content-Encoding"] == "gzip"
+        assert resp.content_length is not None and resp.content_length < 100_000
+        inflated = sum([len(chunk) async for chunk in resp.content.iter_any()])
+    assert inflated == 50_000_000
+
+
+@pytest.mark.parametrize(
+    ("kind", "accept", "compressed"),
+    [
+        ("gzip", "gzip, deflate", True),
+        ("gzip", "identity", False),
+        ("gzip_always", "identity", True),
+    ],
+)
+async def test_gzip_compresses_with_its_compressed_length(
+    api: Api, kind: Any, accept: str, compressed: bool
+) -> None:
+    sid = await _session(api)
+    api.emu.complete_session(sid)
+    api.emu.faults.add(kind, count=1, route="GET /sessions/{id}/recording")
+    url = api.emu.base_url + f"/api/v1/interview/sessions/{sid}/recording"
+    headers = {"X-API-Key": api.emu.api_key, "Accept-Encoding": accept}
+    async with api.http.get(url, headers=headers, auto_decompress=False) as resp:
+        raw = await resp.read()
+        assert resp.content_length == len(raw)
+        assert ("Content-Encoding" in resp.headers) == compressed
+    assert (gzip.decompress(raw) if compressed else raw)[:4] == b"RIFF"
+    assert len(gzip.decompress(raw) if compressed else raw) == api.emu.recording_bytes
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED_KINDS))
+async def test_malformed_http_breaks_the_client_parser(api: Api, kind: Any) -> None:
+    api.emu.faults.add(kind, count=1)
+    with pytest.raises(aiohttp.ClientResponseError):
+        await api.call("GET", "/sessions")
+    assert (await api.call("GET", "/sessions")).status == 200
+    assert api.emu.faults.injected[kind] == 1
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_storage_redirect_serves_the_artifact_from_a_second_origin(status: int) -> None:
+    async with (
+        Emulator(storage=True) as emu,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+    ):
+        api = Api(emu, http)
+        sid = await _session(api)
+        emu.complete_session(sid)
+        emu.faults.add("storage_redirect", count=2, status=status)
+        assert (await api.call("GET", f"/sessions/{sid}")).status == 200  # not an artifact
+        for artifact in ("recording", "transcript"):
+            reply = await api.call("GET", f"/sessions/{sid}/{artifact}")
+            assert reply.status == status
+            location = reply.headers["Location"]
+            assert location.startswith(emu.storage_url + "/o/")
+            async with http.get(location) as resp:
+                body = await resp.read()
+            if artifact == "recording":
+                assert len(body) == emu.recording_bytes
+            else:
+                assert json.loads(body) == emu.transcript(sid)
+        assert len(emu.storage_requests) == 2
+        await asyncio.sleep(301)  # the URLs are short-lived
+        async with http.get(location) as resp:
+            assert resp.status == 403
+
+
+async def test_storage_url_answers_json_naming_the_storage_url() -> None:
+    async with Emulator(storage=True) as emu, aiohttp.ClientSession() as http:
+        api = Api(emu, http)
+        sid = await _session(api)
+        emu.faults.add("storage_url", route="GET /sessions/{id}/transcript")
+        reply = await api.call("GET", f"/sessions/{sid}/transcript")
+        assert reply.status == 409  # not ready: the platform's own error, not a URL
+        emu.complete_session(sid)
+        pointer = (await api.call("GET", f"/sessions/{sid}/transcript")).json
+        assert set(pointer) == {"url", "expires_at"}
+        assert pointer["url"].startswith(emu.storage_url)
+        async with http.get(pointer["url"]) as resp:
+            assert await resp.json() == emu.transcript(sid)

@@ -44,10 +44,12 @@ from zenhire_async import (
     ServerError,
     WaitTimeout,
     ZenHireClient,
+    ZenHireError,
     export_links_csv,
     read_journal,
 )
 from zenhire_async.testing import Emulator
+from zenhire_async.testing._faults import MALFORMED_KINDS
 
 pytestmark = pytest.mark.anyio
 
@@ -295,3 +297,55 @@ def test_security_md_cites_only_tests_that_exist() -> None:
             assert re.search(rf"^(async )?def {test}\(", source, re.M), f"{current}::{test}"
             checked += 1
     assert checked >= 40
+
+
+def _reachable(error: BaseException) -> Iterator[tuple[str, str]]:
+    """Every text reachable from ``error``: each chained exception's repr, str, args and
+    attributes (one level into their ``vars``), and the traceback of the whole chain
+    formatted with every frame's locals."""
+    for exc in _chain(error):
+        name = type(exc).__name__
+        yield f"{name} repr", repr(exc)
+        yield f"{name} str", str(exc)
+        yield f"{name} args", repr(exc.args)
+        for attr, value in vars(exc).items():
+            yield f"{name}.{attr}", repr(value)
+            for inner, item in getattr(value, "__dict__", {}).items():
+                yield f"{name}.{attr}.{inner}", repr(item)
+    formatted = traceback.TracebackException.from_exception(error, capture_locals=True)
+    yield "traceback with locals", "".join(formatted.format())
+
+
+@pytest.mark.parametrize("kind", ["reset", "truncated", "stall_headers", *sorted(MALFORMED_KINDS)])
+async def test_no_exception_reachable_from_an_sdk_error_holds_a_secret(
+    emu: Emulator, tmp_path: Path, kind: Any
+) -> None:
+    # Found against a hostile server: on a malformed answer (bad status line, bad
+    # Content-Length, bad chunk size, too many or over-long headers, an SSH banner) the
+    # SDK's error was raised from aiohttp's ClientResponseError, whose repr and
+    # request_info.headers hold the X-API-Key.
+    persona_id = emu.create_persona()
+    session_id = emu.create_session(persona_id)
+    emu.start_session(session_id)
+    emu.complete_session(session_id)
+    secrets = Secrets(emu, emu.api_key)
+    raised: list[BaseException] = []
+    emu.faults.add(kind, delay=60.0)
+    async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url, timeout=5) as zh:
+        calls = [
+            zh.sessions.get(session_id),
+            zh.sessions.transcript(session_id),
+            zh.sessions.create(persona_id, consent_mode="explicit"),
+            zh.sessions.download_recording(session_id, tmp_path / "r.wav"),
+        ]
+        for call in calls:
+            with pytest.raises(APIConnectionError) as info:
+                await call
+            raised.append(info.value)
+        if kind in MALFORMED_KINDS:
+            assert "malformed HTTP answer" in str(raised[0])
+    assert emu.faults.injected[kind] >= 4
+    for error in raised:
+        for what, text in _reachable(error):
+            secrets.check(text, f"{what} of a {type(error).__name__} ({kind})")
+        assert all(isinstance(e, ZenHireError) for e in _chain(error))

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import tracemalloc
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import aiohttp
 import anyio
 import pytest
 from aiohttp import web
+from fuzz_support import fuzzed
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zenhire_async import (
     APIConnectionError,
     APIError,
+    DecodeError,
+    RedirectError,
+    ResponseTooLargeError,
     ServerError,
+    TooManyRedirectsError,
     ZenHireClient,
     __version__,
 )
+from zenhire_async._http import DEFAULT_MAX_RESPONSE_BYTES
 from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
@@ -263,3 +274,152 @@ async def test_debug_logs_carry_no_secrets(
     assert "POST /api/v1/interview/personas" in text and "request_id=req_" in text
     assert "retrying" in text
     assert emu.api_key not in text and token not in text
+
+
+# -- bounds against a hostile server (issue 12) -------------------------------------------
+
+
+@contextmanager
+def _held_bytes() -> Iterator[list[int]]:
+    """The peak of Python memory allocated while the block runs (tracemalloc), in bytes."""
+    peak: list[int] = []
+    tracemalloc.start()
+    try:
+        yield peak
+    finally:
+        peak.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    ("kind", "size"),
+    [("huge_body", 100_000_000), ("gzip_bomb", 300 * 1024 * 1024), ("endless_body", None)],
+)
+async def test_a_body_over_the_cap_is_a_typed_error_holding_no_more_than_the_cap(
+    zh: ZenHireClient, emu: Emulator, kind: Any, size: int | None
+) -> None:
+    # Found against a hostile server: a 200 MB page raised peak RSS by ~400 MB, a gzip
+    # bomb (0.3 MB on the wire) by 613 MB, an endless chunked body by 2.4 GB in one call.
+    emu.faults.add(kind, count=1, size=size, route="GET /sessions")
+    with _held_bytes() as peak, pytest.raises(ResponseTooLargeError) as info:
+        await zh.sessions.list()
+    assert isinstance(info.value, DecodeError)
+    assert info.value.limit == DEFAULT_MAX_RESPONSE_BYTES == 8 * 1024 * 1024
+    assert peak[0] < 3 * DEFAULT_MAX_RESPONSE_BYTES  # the cap, a copy, a chunk: not 100 MB+
+    assert emu.request_counts["GET /sessions"] == 1  # not retried: it would do it again
+    assert (await zh.sessions.list()).data == []  # the client carries on
+
+
+async def test_the_cap_is_configurable_and_checked(emu: Emulator) -> None:
+    emu.faults.add("huge_body", size=200_000, route="GET /sessions")
+    kwargs: dict[str, Any] = {"api_key": emu.api_key, "base_url": emu.base_url}
+    async with ZenHireClient(**kwargs, max_response_bytes=100_000) as small:
+        with pytest.raises(ResponseTooLargeError, match="max_response_bytes=100,000"):
+            await small.sessions.list()
+    async with ZenHireClient(**kwargs, max_response_bytes=300_000) as large:
+        assert (await large.sessions.list()).data == []
+    for bad in (0, -1, 1.5, True, "8M"):
+        with pytest.raises(ValueError, match="max_response_bytes"):
+            ZenHireClient(**kwargs, max_response_bytes=bad)
+
+
+async def test_gzip_answers_count_their_inflated_size(emu: Emulator) -> None:
+    emu.faults.add("gzip_bomb", size=2_000_000, route="GET /sessions")
+    kwargs: dict[str, Any] = {"api_key": emu.api_key, "base_url": emu.base_url}
+    async with ZenHireClient(**kwargs, max_response_bytes=1_000_000) as zh:
+        with pytest.raises(ResponseTooLargeError):  # 2 kB on the wire, 2 MB inflated
+            await zh.sessions.list()
+    emu.faults.clear()
+    emu.faults.add("gzip", route="GET /sessions")
+    async with ZenHireClient(**kwargs) as zh:
+        assert (await zh.sessions.list()).data == []
+    assert emu.faults.injected["gzip"] == 1
+
+
+def _envelope(message: str, details: object) -> bytes:
+    error = {"code": "INTERNAL_ERROR", "message": message, "requestId": "req_1", "details": details}
+    return json.dumps({"error": error}).encode()
+
+
+@pytest.mark.parametrize("megabytes", [0.5, 50])
+async def test_a_huge_error_message_is_kept_short(megabytes: float) -> None:
+    # Found against a hostile server: a 500 with a 50 MB message gave a ServerError whose
+    # str() was 52 million characters long.
+    body = _envelope("x" * int(megabytes * 1_000_000), {"rows": [{"v": "y" * 2_000}] * 200})
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=500, body=body, content_type="application/json")
+
+    async with (
+        _server({"/api/v1/interview/personas": handler}) as url,
+        ZenHireClient(api_key="zh_api_secret_abc123", base_url=url, max_retries=0) as zh,
+    ):
+        with pytest.raises(ServerError) as info:
+            await zh.personas.list()
+    error = info.value
+    assert error.status == 500
+    assert len(str(error)) < 3_000 and len(repr(error)) < 3_000
+    assert len(json.dumps(error.details)) < 100_000
+    if megabytes < 1:  # read and decoded, then cut
+        assert error.code == "INTERNAL_ERROR" and error.request_id == "req_1"
+        assert "more characters" in error.message
+        rows = error.details["rows"]
+        assert isinstance(rows, list) and len(rows) == 51 and "more items" in str(rows[-1])
+    else:  # over the error-body cap: not read at all
+        assert "body over 1,048,576 bytes" in error.message
+
+
+async def test_too_many_redirects_is_a_typed_error_with_the_real_status(
+    zh: ZenHireClient, emu: Emulator
+) -> None:
+    # It used to be an APIError with a made-up HTTP status 310.
+    persona = emu.create_persona()
+    emu.faults.add("redirect", route="GET /personas/{id}")
+    with pytest.raises(TooManyRedirectsError) as info:
+        await zh.personas.get(persona)
+    assert isinstance(info.value, RedirectError) and isinstance(info.value, APIError)
+    assert info.value.status == 307
+    assert emu.request_counts["GET /personas/{id}"] == 6  # the request and 5 redirects
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3) | st.just("x" * 700),
+    lambda inner: (
+        st.lists(inner, max_size=60) | st.dictionaries(st.text(max_size=3), inner, max_size=60)
+    ),
+    max_leaves=120,
+)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+@given(message=st.text(max_size=5_000), details=st.dictionaries(st.text(max_size=5), _json))
+def test_an_api_error_keeps_whatever_the_server_said_bounded(
+    message: str, details: dict[str, Any]
+) -> None:
+    fuzzed("APIError bounds")
+    error = APIError(message, status=500, details=details, code="C" * 1_000)
+    assert len(str(error)) < 2_500 and len(error.code or "") < 250
+    assert error.message == message or error.message.startswith(message[:2_000])
+
+    def check(value: object) -> None:
+        if isinstance(value, str):
+            assert len(value) < 540
+        elif isinstance(value, dict):
+            assert len(value) <= 51
+            for key, item in value.items():
+                check(key)
+                check(item)
+        elif isinstance(value, list):
+            assert len(value) <= 51
+            for item in value:
+                check(item)
+
+    check(error.details)
+    assert _depth(error.details) <= 9

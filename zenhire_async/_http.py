@@ -7,7 +7,19 @@ sends with a per-attempt timeout, maps failures to
 the error tree, retries what :class:`RetryPolicy` allows, pauses the whole client on a 429, and
 logs one redacted DEBUG line per attempt. Redirects are never followed automatically: aiohttp
 would forward ``X-API-Key`` to whatever origin a ``Location`` names. Same-origin redirects of a
-GET are followed here by hand; any other redirect is an error.
+GET are followed here by hand (at most 5, each paced). A recording or transcript may also be
+served from a storage origin, by a redirect or by a JSON ``{"url": ...}`` answer: that origin
+must be ``https``, and it gets no key and no header of ours but ``Accept`` and ``User-Agent``
+(nor, once there, does any later hop). Any other redirect is a ``RedirectError``.
+
+Bounds against a hostile server: a non-streamed body is read up to ``max_response_bytes``
+(counted once decompressed; more is a ``ResponseTooLargeError`` and the connection is
+closed), an error body up to :data:`MAX_ERROR_BODY`. Streamed bodies (recordings) are never
+asked compressed (``Accept-Encoding: identity``), so that their ``Content-Length`` is their
+size. No exception of aiohttp's leaves this module: its ``ClientResponseError`` carries the
+request headers, key included, so a failure is described in the SDK error's message and
+raised outside the ``except`` block (no ``__cause__``, no ``__context__``), and
+:meth:`Transport._call` cuts any foreign exception still chained to an error it raises.
 """
 
 from __future__ import annotations
@@ -20,20 +32,43 @@ import platform
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import aiohttp
 import anyio
 from yarl import URL
 
+from ._limits import DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY, is_json, read_capped
 from ._pacing import RequestPacer
 from ._protocol import RequestSpec, error_from_response
-from ._redact import redact
+from ._redact import redact, shorten
+from ._redirects import (
+    ARTIFACT_ROUTES,
+    MAX_POINTER_BODY,
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    redirect_target,
+    storage_pointer,
+)
 from ._retry import RetryPolicy
 from ._version import __version__
-from .errors import APIConnectionError, APIError, APITimeoutError, ZenHireError
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    DecodeError,
+    ResponseTooLargeError,
+    TooManyRedirectsError,
+    ZenHireError,
+)
 
-__all__ = ["Response", "Transport", "check_base_url"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_ERROR_BODY",
+    "Response",
+    "Transport",
+    "check_base_url",
+]
 
 T = TypeVar("T")
 
@@ -42,8 +77,7 @@ logger = logging.getLogger("zenhire_async")
 USER_AGENT = (
     f"zenhire-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 )
-_MAX_REDIRECTS = 5
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_IDENTITY = {"Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +114,12 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> URL:
 
 
 def _connection_error(exc: BaseException, *, timeout: float) -> APIConnectionError:
-    """Classify an aiohttp/OS failure; ``request_sent`` is False only when provably unsent."""
+    """Classify an aiohttp/OS failure; ``request_sent`` is False only when provably unsent.
+
+    The message describes ``exc`` without its URL or request (a storage URL is a short-lived
+    credential; aiohttp's ``request_info`` holds the key). The caller raises the result
+    outside its ``except`` block, so that ``exc`` is not chained.
+    """
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return APITimeoutError(f"connecting timed out after {timeout:g}s", request_sent=False)
     if isinstance(exc, TimeoutError):
@@ -90,7 +129,33 @@ def _connection_error(exc: BaseException, *, timeout: float) -> APIConnectionErr
             f"could not connect: {exc.os_error.strerror or type(exc.os_error).__name__}",
             request_sent=False,
         )
-    return APIConnectionError(f"the connection failed: {type(exc).__name__}: {exc}")
+    if isinstance(exc, aiohttp.ClientResponseError):  # the answer was not valid HTTP
+        what = shorten(redact(str(exc.message)), 300)
+        return APIConnectionError(f"the server sent a malformed HTTP answer: {what}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return APIConnectionError(f"the connection failed: {type(exc).__name__}")
+    what = shorten(redact(str(exc)), 300)
+    return APIConnectionError(f"the connection failed: {type(exc).__name__}: {what}")
+
+
+def _detach(error: BaseException) -> None:
+    """Cut every exception that is not the SDK's out of ``error``'s cause/context chain.
+
+    A last guard at the top of the request path: aiohttp's exceptions (and whatever they
+    chain) hold request headers, the API key among them.
+    """
+    todo: list[BaseException] = [error]
+    seen: set[int] = set()
+    while todo:
+        exc = todo.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if exc.__cause__ is not None and not isinstance(exc.__cause__, ZenHireError):
+            exc.__cause__ = None
+        if exc.__context__ is not None and not isinstance(exc.__context__, ZenHireError):
+            exc.__context__ = None
+        todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
 
 
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError)
@@ -109,8 +174,10 @@ class Transport:
         pacer: RequestPacer | None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._api_key = api_key
+        self._max_body = max_response_bytes
         self._base_url = base_url
         self._timeout = timeout
         self._retry = retry
@@ -136,6 +203,8 @@ class Transport:
             for authenticated in (False, True)
             for has_body in (False, True)
         }
+        # A storage origin gets these and nothing else of ours (no key, no extra header).
+        self._storage_headers = {"Accept": "*/*", "User-Agent": USER_AGENT}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._slots: anyio.Semaphore | None = None
@@ -210,22 +279,11 @@ class Transport:
     def _headers(self, spec: RequestSpec) -> dict[str, str]:
         return self._header_sets[spec.authenticated, spec.body is not None]
 
-    def _redirect_target(self, current: URL, location: str | None) -> URL | None:
-        """The same-origin URL a redirect points to, or ``None`` when we must not follow it."""
-        if not location:
-            return None
-        target = current.join(URL(location))
-        if target.origin() != self._base_url.origin():
-            return None
-        return target
-
-    def _refuse_redirect(self, spec: RequestSpec, status: int) -> NoReturn:
-        raise APIError(
-            f"the server redirected {spec.method} {spec.route} elsewhere (HTTP {status}); "
-            "redirects to another origin are not followed so that the API key stays with "
-            "the platform",
-            status=status,
-        )
+    def _hop_headers(self, spec: RequestSpec, *, stream: bool, offsite: bool) -> dict[str, str]:
+        """The headers of one hop: a storage origin gets only Accept and User-Agent; a
+        streamed body is asked uncompressed, so that its Content-Length is its size."""
+        headers = self._storage_headers if offsite else self._headers(spec)
+        return {**headers, **_IDENTITY} if stream else headers
 
     async def _pace(self) -> None:
         if self.pacer is not None:
@@ -237,15 +295,17 @@ class Transport:
             wait = error.retry_after if error.retry_after is not None else 1.0
             self.pacer.pause(min(wait, self._retry.max_retry_after))
 
-    async def _open(  # noqa: RET503 - the loop returns or raises; _refuse_redirect raises
+    async def _open(
         self, spec: RequestSpec, *, stream: bool
-    ) -> aiohttp.ClientResponse:
-        """One attempt (with same-origin redirects): a successful response, body unread.
+    ) -> tuple[aiohttp.ClientResponse, bytes | None]:
+        """One attempt (with its redirects): a successful response, and its body if read.
 
-        The caller owns the response: it enters ``async with resp`` at once, with no await
-        in between, and maps network failures while reading the body with
-        :func:`_connection_error`, so that a truncated body is a retryable failure too.
-        A plain coroutine rather than a context manager: this is every request's hot path.
+        The body is read here only when an artifact route answered JSON (it might name a
+        storage URL); otherwise it is ``None`` and left unread. The caller owns the
+        response: it enters ``async with resp`` at once, with no await in between, and maps
+        network failures while reading the body with :func:`_connection_error`, so that a
+        truncated body is a retryable failure too. A plain coroutine rather than a context
+        manager: this is every request's hot path.
         """
         session = self._client_session()
         await self._pace()
@@ -254,38 +314,86 @@ class Transport:
         if spec.params:
             url = url.with_query(list(spec.params))
         timeout = self._timeouts[stream]
-        for hop in range(_MAX_REDIRECTS + 1):
+        offsite = False  # at a storage origin: no key, ever again in this attempt
+        status = 0
+        for hop in range(MAX_REDIRECTS + 1):
             if hop:
                 await self._pace()  # a followed redirect is one more request to the server
+            failure: APIConnectionError | None = None
             try:
                 resp = await session.request(
                     spec.method,
                     url,
-                    data=spec.body,
-                    headers=self._headers(spec),
+                    data=None if offsite else spec.body,
+                    # Not a local variable: a traceback formatted with its locals shows them.
+                    headers=self._hop_headers(spec, stream=stream, offsite=offsite),
                     timeout=timeout,
                     allow_redirects=False,
                 )
-                if resp.status < 400 and resp.status not in _REDIRECT_STATUSES:
-                    self._log(spec, started, resp.status, resp.headers.get("X-Request-Id"))
-                    return resp
-                async with resp:
-                    if resp.status in _REDIRECT_STATUSES:
-                        target = self._redirect_target(url, resp.headers.get("Location"))
-                        if target is None or spec.method != "GET":
-                            self._refuse_redirect(spec, resp.status)
-                        url = target
+                status = resp.status
+                if status in REDIRECT_STATUSES:
+                    async with resp:
+                        location = resp.headers.get("Location")
+                        url, offsite = redirect_target(
+                            spec, self._base_url, url, status, location, offsite
+                        )
+                    continue
+                if status >= 400:
+                    async with resp:
+                        raise await self._error_from(resp)
+                if not offsite and spec.route in ARTIFACT_ROUTES and is_json(resp):
+                    async with resp:
+                        limit = MAX_POINTER_BODY if stream else self._max_body
+                        body = await self._read_body(resp, limit)
+                    target = storage_pointer(spec, body, status)
+                    if target is not None:
+                        url, offsite = target, True
                         continue
-                    body = await resp.read()
-                    raise error_from_response(resp.status, body, resp.headers, self._api_key)
+                    if stream:
+                        raise DecodeError(
+                            f"unexpected {spec.route} answer: JSON, neither audio nor a URL"
+                        )
+                    self._log(spec, started, status, resp.headers.get("X-Request-Id"))
+                    return resp, body
+                self._log(spec, started, status, resp.headers.get("X-Request-Id"))
+                return resp, None
             except _NETWORK_ERRORS as exc:
-                raise _connection_error(exc, timeout=self._timeout) from exc
+                failure = _connection_error(exc, timeout=self._timeout)
             except ZenHireError as error:
                 request_id = error.request_id if isinstance(error, APIError) else None
-                status = error.status if isinstance(error, APIError) else None
-                self._log(spec, started, status, request_id, error)
+                error_status = error.status if isinstance(error, APIError) else None
+                self._log(spec, started, error_status, request_id, error)
                 raise
-        self._refuse_redirect(spec, 310)
+            raise failure  # here, outside the handler: aiohttp's exception is not chained
+        raise TooManyRedirectsError(
+            f"the server redirected {spec.route} more than {MAX_REDIRECTS} times",
+            status=status,
+        )
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
+        """A successful response's body; :class:`ResponseTooLargeError` past ``limit``."""
+        body, more = await read_capped(resp, limit)
+        if more:
+            raise ResponseTooLargeError(
+                f"the server's answer is larger than max_response_bytes={limit:,} "
+                "(counted once decompressed); it was not read further",
+                limit=limit,
+            )
+        return body
+
+    async def _error_from(self, resp: aiohttp.ClientResponse) -> APIError:
+        """The typed error of an error response, reading at most :data:`MAX_ERROR_BODY`."""
+        body, more = await read_capped(resp, min(MAX_ERROR_BODY, self._max_body))
+        error = error_from_response(resp.status, body, resp.headers, self._api_key)
+        if not more:
+            return error
+        return type(error)(
+            f"the server answered HTTP {resp.status} with a body over "
+            f"{min(MAX_ERROR_BODY, self._max_body):,} bytes (not read)",
+            status=error.status,
+            request_id=error.request_id,
+            retry_after=error.retry_after,
+        )
 
     @asynccontextmanager
     async def _attempt(
@@ -294,12 +402,15 @@ class Transport:
         """:meth:`_open` as a context manager that maps network failures in its body."""
         gate = await self._take_slot()
         try:
-            resp = await self._open(spec, stream=stream)
+            resp, _ = await self._open(spec, stream=stream)
+            failure: APIConnectionError | None = None
             try:
                 async with resp:
                     yield resp
             except _NETWORK_ERRORS as exc:
-                raise _connection_error(exc, timeout=self._timeout) from exc
+                failure = _connection_error(exc, timeout=self._timeout)
+            if failure is not None:
+                raise failure
         finally:
             if gate is not None:
                 gate.release()
@@ -311,6 +422,7 @@ class Transport:
             try:
                 return await attempt()
             except ZenHireError as error:
+                _detach(error)
                 self._note_failure(error)
                 if number > self._retry.max_retries or not self._retry.should_retry(
                     error, idempotent=spec.idempotent
@@ -333,12 +445,16 @@ class Transport:
         async def once() -> Response:
             gate = await self._take_slot()
             try:
-                resp = await self._open(spec, stream=False)
+                resp, body = await self._open(spec, stream=False)
+                failure: APIConnectionError | None = None
                 try:
                     async with resp:
-                        return Response(resp.status, resp.headers, await resp.read())
+                        if body is None:
+                            body = await self._read_body(resp, self._max_body)
+                        return Response(resp.status, resp.headers, body)
                 except _NETWORK_ERRORS as exc:
-                    raise _connection_error(exc, timeout=self._timeout) from exc
+                    failure = _connection_error(exc, timeout=self._timeout)
+                raise failure
             finally:
                 if gate is not None:
                     gate.release()
@@ -356,7 +472,12 @@ class Transport:
             async def once() -> aiohttp.ClientResponse:
                 return await stack.enter_async_context(self._attempt(spec, stream=True))
 
-            yield await self._call(spec, once)
+            resp = await self._call(spec, once)
+            try:
+                yield resp
+            except ZenHireError as error:
+                _detach(error)  # raised while the caller read the body
+                raise
 
     async def fetch_streamed(
         self, spec: RequestSpec, consume: Callable[[aiohttp.ClientResponse], Awaitable[T]]

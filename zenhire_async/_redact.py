@@ -7,8 +7,15 @@ carry server or user text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-__all__ = ["hide_link", "redact", "redact_key", "redact_link"]
+__all__ = ["hide_link", "redact", "redact_key", "redact_link", "shorten", "shorten_json"]
+
+MAX_TEXT_CHARS = 2_000
+"""The longest server text (an error message) an exception keeps."""
+MAX_ITEM_CHARS = 500
+MAX_ITEMS = 50
+MAX_DEPTH = 8
 
 # The token rides in the URL fragment: ``…/#t=<token>``; also catch it in a query string.
 _TOKEN_RE = re.compile(r"([#?&]t=)[^&#\s\"'<>]+")
@@ -51,3 +58,38 @@ def redact(text: str, *secrets: str) -> str:
         if secret:
             text = text.replace(secret, _MASK)
     return _KEY_RE.sub(_MASK, redact_link(text))
+
+
+def shorten(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters]"
+
+
+def shorten_json(value: object, depth: int = 0) -> object:
+    """A JSON value with long strings cut, long arrays and objects cut to their first
+    :data:`MAX_ITEMS` items (a ``"…"`` entry says so) and nesting cut at :data:`MAX_DEPTH`.
+
+    Built without recursion past the depth limit, so a hostile document cannot blow it up.
+    """
+    if isinstance(value, str):
+        return shorten(value, MAX_ITEM_CHARS)
+    if isinstance(value, Mapping):
+        if depth >= MAX_DEPTH:
+            return "…"
+        out: dict[str, object] = {}
+        for number, (key, item) in enumerate(value.items()):
+            if number == MAX_ITEMS:
+                out["…"] = f"{len(value) - MAX_ITEMS:,} more entries"
+                break
+            out[shorten(str(key), MAX_ITEM_CHARS)] = shorten_json(item, depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        if depth >= MAX_DEPTH:
+            return "…"
+        items = [shorten_json(item, depth + 1) for item in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            items.append(f"… {len(value) - MAX_ITEMS:,} more items")
+        return items
+    return value

@@ -9,7 +9,7 @@ import aiohttp
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
-from ._http import Transport, check_base_url
+from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport, check_base_url
 from ._pacing import RequestPacer
 from ._redact import redact_key
 from ._retry import RetryPolicy
@@ -38,6 +38,8 @@ class ZenHireClient:
     (for recordings: each read), ``max_retries`` the retries of one call. A borrowed aiohttp
     ``session`` is used as is and never closed by the client. ``polling_share`` is the part of
     the request rate that waiting (``await_completion``, ``watch``) may use.
+    ``max_response_bytes`` caps every non-streamed body, counted once decompressed (a larger
+    one raises ``ResponseTooLargeError``); recordings are streamed and have no cap.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class ZenHireClient:
         max_connections: int = 100,
         allow_insecure_http: bool = False,
         polling_share: float = 0.5,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ZENHIRE_API_KEY")
         if not key or not key.strip():
@@ -63,6 +66,14 @@ class ZenHireClient:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f"max_connections must be a positive integer, got {max_connections!r}")
+        if (
+            not isinstance(max_response_bytes, int)
+            or isinstance(max_response_bytes, bool)
+            or max_response_bytes < 1
+        ):
+            raise ValueError(
+                f"max_response_bytes must be a positive integer, got {max_response_bytes!r}"
+            )
         self._key_hint = redact_key(key)
         self.base_url = str(check_base_url(root, allow_insecure_http=allow_insecure_http))
         self._clock = LoopWallClock()
@@ -74,6 +85,7 @@ class ZenHireClient:
             pacer=None if rate_limit_per_minute is None else RequestPacer(rate_limit_per_minute),
             session=session,
             max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
         )
         self.personas = Personas(self._transport)
         """Interviewer personas."""

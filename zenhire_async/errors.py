@@ -11,10 +11,14 @@ Everything the SDK raises for a failed call derives from :class:`ZenHireError`::
     │   ├── NotFoundError            404: no such id for this client
     │   ├── ArtifactNotReadyError    code ARTIFACT_NOT_READY: recording/transcript not there yet
     │   ├── RateLimitError           429: over the per-key budget; ``retry_after`` seconds
-    │   └── ServerError              5xx: the platform failed; usually worth a retry
-    ├── APIConnectionError       the request may not have reached the server
+    │   ├── ServerError              5xx: the platform failed; usually worth a retry
+    │   └── RedirectError            a redirect (or a URL answer) the SDK does not follow
+    │       └── TooManyRedirectsError    more than 5 redirects for one request
+    ├── APIConnectionError       the request may not have reached the server (or its answer
+    │   │                        was not valid HTTP)
     │   └── APITimeoutError          an attempt ran out of time
     ├── DecodeError              a 2xx body that does not match the contract
+    │   └── ResponseTooLargeError    a body over ``max_response_bytes`` (once decompressed)
     ├── WaitTimeout              a wait's ``timeout`` passed; ``last`` is what was seen last
     ├── LinkExpiredError         the session is still ``initiated`` but its link can't be used
     └── BulkInviteError          a bulk invite stopped on a fatal error; ``report`` is partial
@@ -23,13 +27,19 @@ Branch on the class or on :attr:`APIError.code`, never on the message. Arguments
 documented limit raise the builtin :class:`ValueError` before any request is sent.
 
 No exception text ever holds the API key or a candidate link token: server messages are
-redacted before they are stored.
+redacted before they are stored. Nor does any exception reachable from one the SDK raises:
+failures of aiohttp (whose ``request_info`` holds the request headers) are described in the
+SDK's message and dropped from ``__cause__``/``__context__``. What a server sends is kept
+bounded: an ``APIError`` keeps at most about 2,000 characters of message, and its
+``details`` with strings, arrays and objects cut (see ``_redact.shorten_json``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
+
+from ._redact import shorten, shorten_json
 
 if TYPE_CHECKING:
     from .models import BulkInviteReport, JSONValue, SessionSummary
@@ -48,7 +58,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
+    "ResponseTooLargeError",
     "ServerError",
+    "TooManyRedirectsError",
     "WaitTimeout",
     "ZenHireError",
 ]
@@ -63,7 +76,8 @@ class APIError(ZenHireError):
 
     ``code`` is the contract's machine-readable code (``"NOT_FOUND"``, …), or ``None`` when the
     body was not the platform's error envelope (a proxy's HTML page, an empty body). Unknown
-    codes are kept as they came.
+    codes are kept as they came. ``message`` and ``details`` are kept bounded (the module
+    docstring says how): a server cannot make an exception hold megabytes.
     """
 
     def __init__(
@@ -76,12 +90,15 @@ class APIError(ZenHireError):
         request_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        message = shorten(message)
         super().__init__(message)
         self.message = message
         self.status = status
-        self.code = code
-        self.details: Mapping[str, JSONValue] = details or {}
-        self.request_id = request_id
+        self.code = shorten(code, 200) if code is not None else None
+        self.details: Mapping[str, JSONValue] = (
+            cast("Mapping[str, JSONValue]", shorten_json(details)) if details else {}
+        )
+        self.request_id = shorten(request_id, 200) if request_id is not None else None
         self.retry_after = retry_after
 
     def __str__(self) -> str:
@@ -141,6 +158,20 @@ class ServerError(APIError):
     """5xx: the platform (or a proxy in front of it) failed."""
 
 
+class RedirectError(APIError):
+    """The server redirected where the SDK does not follow; ``status`` is the redirect's.
+
+    Followed: a GET's redirects within the platform's origin (with the key), and for a
+    recording or transcript only, a redirect or a JSON ``{"url": ...}`` answer to another
+    origin over ``https`` (without the key or any header of the SDK but ``Accept`` and
+    ``User-Agent``). Anything else raises this before the other origin hears anything.
+    """
+
+
+class TooManyRedirectsError(RedirectError):
+    """More than 5 redirects for one request; ``status`` is the last redirect's."""
+
+
 class APIConnectionError(ZenHireError):
     """The request could not be completed on the network; it may not have reached the server.
 
@@ -159,6 +190,18 @@ class APITimeoutError(APIConnectionError):
 
 class DecodeError(ZenHireError):
     """A successful (2xx) response whose body does not match the contract."""
+
+
+class ResponseTooLargeError(DecodeError):
+    """A body longer than the client's ``max_response_bytes``, counted once decompressed.
+
+    Raised as soon as the limit is passed: no more than ``limit`` bytes were held, and the
+    connection is closed rather than drained. Recordings are streamed and have no limit.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class WaitTimeout(ZenHireError, TimeoutError):

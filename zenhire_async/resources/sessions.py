@@ -17,7 +17,7 @@ import anyio
 from .. import _protocol as proto
 from .._clock import LoopWallClock
 from .._http import Transport
-from .._recording import DEFAULT_CHUNK_SIZE, iter_chunks, write_atomically
+from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
 from .._retry import RetryPolicy
 from .._sweep import TRANSIENT_ERRORS
@@ -341,7 +341,7 @@ class Sessions:
 
         async def save(resp: aiohttp.ClientResponse) -> int:
             return await write_atomically(
-                iter_chunks(resp, chunk_size), target, resp.content_length, on_progress
+                iter_chunks(resp, chunk_size), target, decoded_size(resp), on_progress
             )
 
         return await self._transport.fetch_streamed(spec, save)

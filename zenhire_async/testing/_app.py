@@ -6,11 +6,15 @@ Order of work for every request:
 2. advance the candidate simulator to "now";
 3. the per-key rate limit (requests carrying an ``X-API-Key``), 429 when over;
 4. one fault draw; faults that replace the answer (``500``, ``502_html``, ``503``, ``429``,
-   ``reset``, ``empty``, ``redirect``) answer here, ``slow`` sleeps then goes on;
+   ``reset``, ``empty``, ``redirect``, the malformed-HTTP kinds, ``huge_body``,
+   ``endless_body``, ``gzip_bomb``) answer here, ``slow`` and ``stall_headers`` sleep then
+   go on;
 5. authentication (401) and the ``interview`` permission (403), except for health;
 6. the handler, its errors rendered in the envelope;
-7. faults that spoil a computed answer (``truncated``, ``lost_response``); a created
-   session is recorded as delivered once its 201 answer was fully written.
+7. faults that spoil a computed answer (``truncated``, ``lost_response``, ``stall_body``,
+   ``trickle``, ``gzip``, ``gzip_always``) or move a ready artifact to the storage origin
+   (``storage_redirect``, ``storage_url``); a created session is recorded as delivered once
+   its 201 answer was fully written.
 """
 
 from __future__ import annotations
@@ -20,16 +24,21 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ._context import CREATED, CTX, STALE, TENANT, TRUNCATE, Context
-from ._faults import FaultRule
+from . import _bodies
+from ._context import CREATED, CTX, STALE, TENANT, TRUNCATE, WHOLE, Context
+from ._faults import MALFORMED_KINDS, FaultRule
 from ._gate import ApiError, error_response, new_request_id
 from ._handlers import ROUTES
+from ._storage import storage_answer
 from ._validation import ValidationFailed
 
 __all__ = ["build_app", "route_template"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _PREFIXES = ("/api/v1/interview", "/api/v1")
+_REWRITES = frozenset(
+    {"stall_body", "trickle", "gzip", "gzip_always", "storage_redirect", "storage_url"}
+)
 _BAD_GATEWAY_HTML = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -178,9 +187,19 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         assert request.transport is not None
         request.transport.abort()
         return web.Response(status=500)
-    if rule is not None and kind == "slow":
+    if kind in MALFORMED_KINDS:
+        return _bodies.malformed(request, kind)
+    if rule is not None and kind == "huge_body":
+        return await _bodies.huge(request, rule)
+    if kind == "endless_body":
+        return await _bodies.endless(request)
+    if rule is not None and kind == "gzip_bomb":
+        return await _bodies.gzip_bomb(request, rule)
+    if rule is not None and kind in ("slow", "stall_headers"):
         await asyncio.sleep(rule.delay)
         ctx.simulator.advance(ctx.now())
+    if kind in _REWRITES:
+        request[WHOLE] = True
     if kind == "stale_read":
         request[STALE] = True
     if kind == "truncated":
@@ -202,7 +221,29 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         if ident is not None:
             ctx.undelivered.add(ident)
         return await _truncated(request, resp)
+    if rule is not None and kind in _REWRITES and isinstance(resp, web.Response):
+        resp = await _rewrite(ctx, request, resp, rule)
     await _deliver(ctx, request, resp)
+    return resp
+
+
+async def _rewrite(
+    ctx: Context, request: web.Request, resp: web.Response, rule: FaultRule
+) -> web.StreamResponse:
+    """Apply a fault that rewrites a computed (not yet sent) answer."""
+    kind = rule.kind
+    if kind in ("storage_redirect", "storage_url"):
+        return storage_answer(ctx, request, rule) if resp.status == 200 else resp
+    if kind == "gzip_always" or (kind == "gzip" and _bodies.wants_gzip(request)):
+        return _bodies.gzipped(resp)
+    if kind in ("stall_body", "trickle"):
+        try:
+            return await _bodies.spread(request, resp, rule)
+        except ConnectionError:  # the client gave up meanwhile
+            ident = request.get(CREATED)
+            if ident is not None:
+                ctx.undelivered.add(ident)
+            return web.Response(status=499)
     return resp
 
 

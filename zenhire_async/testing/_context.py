@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aiohttp import web
 
@@ -14,7 +14,10 @@ from ._gate import KeyInfo, RateLimiter
 from ._simulator import Simulator
 from ._state import Store, TenantState
 
-__all__ = ["CTX", "STALE", "TENANT", "TRUNCATE", "Context", "Envelope"]
+if TYPE_CHECKING:
+    from ._storage import Storage
+
+__all__ = ["CTX", "STALE", "TENANT", "TRUNCATE", "WHOLE", "Context", "Envelope"]
 
 Envelope = Literal["pinned", "data_only", "has_more", "cursor", "nested"]
 
@@ -37,6 +40,7 @@ class Context:
     delivered: set[str] = field(default_factory=set)
     undelivered: set[str] = field(default_factory=set)
     min_credits: int = 1
+    storage: Storage | None = None
 
     def now(self) -> float:
         """Emulator wall time in epoch seconds (after start)."""
@@ -52,4 +56,6 @@ CTX = web.AppKey("zenhire_emulator", Context)
 TENANT = web.RequestKey("zenhire_tenant", TenantState)
 STALE = web.RequestKey("zenhire_stale", bool)
 TRUNCATE = web.RequestKey("zenhire_truncate", bool)
+WHOLE = web.RequestKey("zenhire_whole", bool)
+"""Set by a fault that rewrites the answer: the recording is then answered in one piece."""
 CREATED = web.RequestKey("zenhire_created_session", str)

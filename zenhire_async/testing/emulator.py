@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
+import ssl
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from ._faults import Faults
 from ._gate import KeyInfo, RateLimiter
 from ._simulator import Simulation, Simulator
 from ._state import SessionRecord, Store, TenantState
+from ._storage import Storage
 from ._validation import validate_persona_body, validate_session_body
 from ._wav import wav_header
 
@@ -50,6 +52,11 @@ class Emulator:
     (:meth:`start_session`, :meth:`complete_session`, :meth:`fail_session`) unless a
     :class:`Simulation` is given. Simulated candidates only open links that reached the
     client: a session whose create answer was lost (an orphan) stays ``initiated``.
+
+    ``storage`` adds a storage origin on a second port, from which the ``storage_redirect``
+    and ``storage_url`` faults serve results through short-lived URLs: an
+    ``ssl.SSLContext`` (with the server's certificate loaded) serves it over HTTPS,
+    ``True`` over plain HTTP.
     """
 
     def __init__(
@@ -63,6 +70,7 @@ class Emulator:
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        storage: ssl.SSLContext | bool = False,
     ) -> None:
         if envelope not in _ENVELOPES:
             raise ValueError(f"envelope must be one of {sorted(_ENVELOPES)}")
@@ -81,6 +89,9 @@ class Emulator:
             recording_bytes=recording_bytes,
             limiter=limiter,
         )
+        if storage is not False:
+            context = storage if isinstance(storage, ssl.SSLContext) else None
+            self._ctx.storage = Storage(self._ctx, context)
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -105,6 +116,8 @@ class Emulator:
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self._ctx.base_url = f"http://{host}:{port}"
+        if self._ctx.storage is not None:
+            await self._ctx.storage.start(self._host)
 
     def _count_connections(self, runner: web.AppRunner) -> None:
         """Count TCP connections as the server accepts and loses them."""
@@ -131,6 +144,8 @@ class Emulator:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        if self._ctx.storage is not None:
+            await self._ctx.storage.aclose()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -150,6 +165,18 @@ class Emulator:
     def base_url(self) -> str:
         """The platform root, ``http://127.0.0.1:PORT`` (set once started)."""
         return self._ctx.base_url
+
+    @property
+    def storage_url(self) -> str:
+        """The storage origin's root (``https://127.0.0.1:PORT``); needs ``storage=``."""
+        if self._ctx.storage is None:
+            raise RuntimeError("this emulator has no storage origin: pass storage=")
+        return self._ctx.storage.base_url
+
+    @property
+    def storage_requests(self) -> list[dict[str, str]]:
+        """The headers of every request the storage origin received, in order."""
+        return self._ctx.storage.requests if self._ctx.storage is not None else []
 
     @property
     def recording_bytes(self) -> int:

@@ -1,0 +1,48 @@
+"""Reading a body within a limit, whatever the server sends.
+
+aiohttp inflates a compressed body in bounded pieces; reading them here, counted once
+inflated, stops at the limit: a 200 MB page, a gzip bomb or an endless chunked body never
+costs more than about the limit.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from ._recording import decoded_size
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "MAX_ERROR_BODY", "is_json", "read_capped"]
+
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+"""The default cap of a non-streamed body (8 MiB), counted once decompressed."""
+MAX_ERROR_BODY = 1024 * 1024
+"""The most of an error answer's body that is read (1 MiB; capped by ``max_response_bytes``)."""
+
+
+async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """The body, decompressed, up to ``limit`` bytes; and whether there was more.
+
+    Reading stops as soon as the limit is passed: no more than about ``limit`` bytes are
+    held, however large (or endless, or inflated) the body is.
+    """
+    declared = decoded_size(resp)
+    if declared is not None:
+        if declared > limit:
+            return b"", True
+        # Not encoded, and aiohttp reads no more than Content-Length: the fast path.
+        return await resp.read(), False
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def is_json(resp: aiohttp.ClientResponse) -> bool:
+    """Whether the response says its body is JSON."""
+    return resp.content_type in ("application/json", "text/json") or resp.content_type.endswith(
+        "+json"
+    )
