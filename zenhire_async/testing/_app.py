@@ -24,6 +24,7 @@ from ._context import CREATED, CTX, STALE, TENANT, TRUNCATE, Context
 from ._faults import FaultRule
 from ._gate import ApiError, error_response, new_request_id
 from ._handlers import ROUTES
+from ._patch import patch_response
 from ._validation import ValidationFailed
 
 __all__ = ["build_app", "route_template"]
@@ -190,6 +191,10 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     except ApiError as err:
         return error_response(err, ctx.now_ms())
     resp = await _guarded(ctx, request, handler)
+    if rule is not None and kind == "patched_answer":
+        resp, link_changed = patch_response(resp, rule.patch)
+        if link_changed and request.get(CREATED) is not None:
+            ctx.undelivered.add(request.pop(CREATED))  # the link never reached the client
     if kind == "lost_response":
         ident = request.get(CREATED)
         if ident is not None:

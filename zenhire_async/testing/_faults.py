@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from ._patch import Patch
+
 __all__ = ["FAULT_KINDS", "FaultKind", "FaultRule", "Faults"]
 
 FaultKind = Literal[
@@ -28,6 +30,7 @@ FaultKind = Literal[
     "lost_response",
     "stale_read",
     "redirect",
+    "patched_answer",
 ]
 """The kinds of fault the emulator can inject (see :meth:`Faults.add`)."""
 
@@ -48,6 +51,7 @@ class FaultRule:
     delay: float = 5.0
     location: str | None = None
     fired: int = 0
+    patch: Patch | None = None
 
     @property
     def exhausted(self) -> bool:
@@ -96,6 +100,7 @@ class Faults:
         retry_after: float = 1.0,
         delay: float = 5.0,
         location: str | None = None,
+        patch: Patch | None = None,
     ) -> FaultRule:
         """Inject ``kind`` on matching requests.
 
@@ -105,13 +110,17 @@ class Faults:
         ``retry_after`` is used by ``"429"``/``"503"``, ``delay`` (seconds of loop time) by
         ``"slow"``, ``location`` (a base URL; default the emulator itself) by ``"redirect"``.
         ``"lost_response"`` only fires on POSTs and ``"stale_read"`` only on
-        ``GET /sessions`` and ``GET /sessions/{id}``.
+        ``GET /sessions`` and ``GET /sessions/{id}``. ``"patched_answer"`` rewrites the
+        fields of a 2xx JSON answer (of each row of a list page) with ``patch``: a mapping
+        of field to new value (``DROP`` removes the field) or a function of the object;
+        the default (``DEFAULT_PATCH``) is odd but readable, as older or newer servers write.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be within [0, 1]")
         rule = FaultRule(kind, rate, count, method, route, retry_after, delay, location)
+        rule.patch = patch
         self._rules.append(rule)
         return rule
 
