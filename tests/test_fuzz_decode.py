@@ -450,10 +450,11 @@ def test_absurd_link_lifetimes_keep_the_link(expires_in: int) -> None:
     Found by the fuzzer: ``timedelta(seconds=10**12)`` and ``received_at + lifetime`` overflow.
     """
     fuzzed("invite")
-    body = msgspec.json.encode({"id": "s", "candidate_link": "l", "expires_in": expires_in})
+    link = "https://interview.zenhire.ai/#t=tok"
+    body = msgspec.json.encode({"id": "s", "candidate_link": link, "expires_in": expires_in})
     invite = DECODERS["invite"](body)
     assert isinstance(invite, SessionInvite)
-    assert invite.candidate_link == "l"
+    assert invite.candidate_link == link
     assert RECEIVED_AT <= invite.expires_at <= RECEIVED_AT + timedelta(days=3660)
     assert invite.expires_in == min(max(expires_in, 0) or 604_800, proto.MAX_LINK_LIFETIME_SECONDS)
 

@@ -29,6 +29,7 @@ from .errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    UnsafePathError,
     WaitTimeout,
     ZenHireError,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "SessionWatch",
     "Transcript",
     "TranscriptTurn",
+    "UnsafePathError",
     "WaitTimeout",
     "WatchState",
     "ZenHireClient",

@@ -69,7 +69,7 @@ from ._journal import (
 )
 from ._retry import RetryPolicy
 from ._rowset import row_key, row_marker
-from .errors import BulkInviteError, ZenHireError
+from .errors import BulkInviteError, DecodeError, ZenHireError
 from .models import BulkFailure, BulkInviteReport, BulkProgress, Candidate
 
 if TYPE_CHECKING:
@@ -251,6 +251,11 @@ class _BulkJob:
                     break
                 if verdict is rules.Verdict.REJECTED:
                     break
+                if verdict is rules.Verdict.UNREADABLE:
+                    # Retrying would make one more session per round: report, then fail.
+                    reconcile = False
+                    await self._settle(fields.candidate_ref, row.key, error)
+                    break
                 if verdict is rules.Verdict.AMBIGUOUS:
                     reconcile = ambiguous = True
                 continue
@@ -268,7 +273,29 @@ class _BulkJob:
                 self._suspects.append((fields.candidate_ref, row.key, invite.id))
             return
         assert last is not None
+        if reconcile and not self._stop.is_set():
+            # The last round was ambiguous: its session, if any, is reported in this run.
+            await self._settle(fields.candidate_ref, row.key, None)
         await self._fail(fields.candidate_ref, rules.failure_code(last), str(last), row.index)
+
+    async def _settle(self, ref: str, key: bytes, error: ZenHireError | None) -> None:
+        """Report the sessions of a row that ends without a link: the one ``error`` names
+        (an unreadable create answer that gave its id), else every one found by marker.
+        Best effort: a failing list leaves the row's attempt for a re-run to reconcile."""
+        named = error.session_id if isinstance(error, DecodeError) else None
+        if named is not None:
+            if named not in self._state.orphans:
+                self._state.orphans.add(named)
+                await self._journal.append(
+                    OrphanRecord(candidate_ref=ref, session_id=named, at=self._clock.now())
+                )
+                self._orphans.append(named)
+            return
+        try:
+            await self._reconcile(ref, key, holding=None)
+        except ZenHireError as failure:
+            if rules.judge(failure) is rules.Verdict.FATAL:
+                self._halt(failure)
 
     async def _reconcile(self, ref: str, key: bytes, *, holding: str | None) -> None:
         """Journal as orphans the row's sessions other than ``holding`` not yet known."""
