@@ -33,7 +33,6 @@ failures and orphans are kept as lists because the report returns them.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import secrets
@@ -126,6 +125,7 @@ class _BulkJob:
         self._retry = RetryPolicy()
         self._stop = anyio.Event()
         self._fatal: ZenHireError | None = None
+        self._disk: OSError | None = None  # a journal write failed (full disk): stop
         self._created = 0
         self._skipped = 0
         self._failed: list[BulkFailure] = []
@@ -148,9 +148,9 @@ class _BulkJob:
                     workers.start_soon(self._work, receive.clone())
                 receive.close()
                 async with send:
-                    await self._feed(candidates, send)
+                    await self._journaling(self._feed(candidates, send))
             if not self._stop.is_set():
-                await self._sweep()
+                await self._journaling(self._sweep())
             outer.cancel_scope.cancel()
         await self._notify()
         report = BulkInviteReport(
@@ -161,6 +161,14 @@ class _BulkJob:
             orphans=self._orphans,
             elapsed=anyio.current_time() - started,
         )
+        if self._disk is not None:
+            raise BulkInviteError(
+                f"bulk invite stopped: the journal could not be written ({self._disk}); "
+                f"{report.created} created, {len(report.failed)} failed in this run. Every "
+                "record before the failure is whole: free space and run again with the same "
+                "journal to go on",
+                report=report,
+            ) from self._disk
         if self._fatal is not None:
             raise BulkInviteError(
                 f"bulk invite stopped: {self._fatal}; {report.created} created, "
@@ -213,7 +221,7 @@ class _BulkJob:
                     continue  # not started: a re-run will pick it up
                 self._in_flight += 1
                 try:
-                    await self._invite(row)
+                    await self._journaling(self._invite(row))
                 finally:
                     self._in_flight -= 1
 
@@ -332,6 +340,18 @@ class _BulkJob:
         )
         self._failed.append(BulkFailure(candidate_ref=ref, code=code, message=message, index=index))
 
+    async def _journaling(self, step: Awaitable[None]) -> None:
+        """Run ``step``; a journal write that fails (``OSError``: a full disk) stops the job
+        like a fatal error, so that it ends with the partial report, not a task group's
+        ``ExceptionGroup``. Rows in flight finish; their links are journaled if the disk
+        takes them, else their sessions are found as orphans by the next run."""
+        try:
+            await step
+        except OSError as exc:
+            if self._disk is None:
+                self._disk = exc
+            self._stop.set()
+
     def _halt(self, error: ZenHireError) -> None:
         if self._fatal is None:
             self._fatal = error
@@ -403,11 +423,10 @@ async def bulk_invite(
         )
     total = len(candidates) if isinstance(candidates, Sized) else None
     # Reading back a long journal is file work: off the loop, like every journal write;
-    # shielded, so that a cancellation cannot leave the file open and locked.
-    with anyio.CancelScope(shield=True):
-        writer, state, is_new = await asyncio.get_running_loop().run_in_executor(
-            None, JournalWriter.open, journal, persona_id, secrets.token_hex(8)
-        )
+    # no cancellation (anyio's or asyncio's own) can leave the file open and locked.
+    writer, state, is_new = await JournalWriter.open_async(
+        journal, persona_id, secrets.token_hex(8)
+    )
     try:
         if is_new:
             await writer.append(
