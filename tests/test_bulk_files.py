@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import os
 import stat
+import sys
 from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from bulk_support import check_job_invariants
 from fuzz_support import CANCELLATION_POINTS
 
 from zenhire_async import (
+    BulkInviteError,
     CreatedRecord,
     UnsafePathError,
     ZenHireClient,
@@ -235,3 +239,107 @@ def _open_descriptors_of(path: Path) -> list[str]:
         except OSError:
             continue
     return found
+
+
+# -- a full disk -----------------------------------------------------------------------------
+
+DISK_CHILD = Path(__file__).with_name("bulk_disk_child.py")
+
+
+@pytest.mark.real_time
+async def test_a_journal_hitting_a_real_file_size_limit_ends_typed_and_resumes(
+    emu: Emulator, zh: ZenHireClient, persona_id: str, tmp_path: Path
+) -> None:
+    """Real ``EFBIG``: a child process whose RLIMIT_FSIZE the journal outgrows.
+
+    Before: the child's bulk_invite ended with a bare nested ``ExceptionGroup``.
+    """
+    path = tmp_path / "invites.jsonl"
+    rows = 30
+    argv = [sys.executable, str(DISK_CHILD), emu.base_url, emu.api_key, persona_id, str(path)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = await anyio.run_process([*argv, str(rows), "4000"], env=env, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    outcome = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert outcome["raised"] == "BulkInviteError", outcome
+    assert (outcome["cause"], outcome["errno"]) == ("OSError", errno.EFBIG), outcome
+    assert 0 < outcome["created"] < rows
+    assert outcome["size"] <= 4000
+    assert _bytes(path).endswith(b"\n")  # the partial record was taken back
+    # Resume in this process (no limit): every row once, every other session an orphan.
+    report = await zh.sessions.bulk_invite(
+        persona_id,
+        [{"candidate_ref": f"ats-{i}"} for i in range(rows)],
+        consent_mode="explicit",
+        journal=path,
+    )
+    assert report.skipped == outcome["created"]
+    check_job_invariants(emu, path, [f"ats-{i}" for i in range(rows)])
+
+
+@pytest.mark.parametrize("fail_at", [2, 3, 6, 11, 17])
+async def test_a_full_disk_stops_the_job_with_its_partial_report_and_resumes_clean(
+    zh: ZenHireClient,
+    emu: Emulator,
+    persona_id: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fail_at: int,
+) -> None:
+    """``ENOSPC`` at the journal's own boundary: the ``fail_at``-th write to the journal is
+    short (half the record reaches the disk), and every write after it fails."""
+    path = tmp_path / "invites.jsonl"
+    real_write = os.write
+    calls = 0
+
+    def full_disk(fd: int, data: Any) -> int:
+        nonlocal calls
+        if not (path.exists() and os.fstat(fd).st_ino == path.stat().st_ino):
+            return real_write(fd, data)
+        calls += 1
+        if calls < fail_at:
+            return real_write(fd, data)
+        if calls == fail_at:
+            return real_write(fd, bytes(data)[: max(1, len(data) // 2)])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal_module.os, "write", full_disk)
+    wanted = refs(12)
+    with pytest.raises(BulkInviteError) as caught:
+        await zh.sessions.bulk_invite(persona_id, wanted, consent_mode="explicit", journal=path)
+    cause = caught.value.__cause__
+    assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC
+    partial = caught.value.report
+    assert partial.created < len(wanted)
+    assert "No space left" in str(caught.value)
+    monkeypatch.setattr(journal_module.os, "write", real_write)
+    report = await zh.sessions.bulk_invite(
+        persona_id, wanted, consent_mode="explicit", journal=path
+    )
+    assert report.skipped == partial.created
+    check_job_invariants(emu, path, [str(r["candidate_ref"]) for r in wanted])
+
+
+async def test_a_full_disk_before_the_job_record_is_the_oserror_itself(
+    zh: ZenHireClient,
+    emu: Emulator,
+    persona_id: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "invites.jsonl"
+
+    def full_disk(fd: int, data: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(journal_module.os, "write", full_disk)
+    with pytest.raises(OSError, match="No space left") as caught:
+        await zh.sessions.bulk_invite(persona_id, refs(3), consent_mode="explicit", journal=path)
+    assert caught.value.errno == errno.ENOSPC
+    assert emu.request_counts["POST /personas/{id}/sessions"] == 0
+    assert _bytes(path) == b""  # nothing half-written
+    monkeypatch.undo()
+    report = await zh.sessions.bulk_invite(
+        persona_id, refs(3), consent_mode="explicit", journal=path
+    )
+    assert report.created == 3
