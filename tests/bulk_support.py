@@ -21,6 +21,7 @@ ALL_FAULTS = (
     "slow",
     "redirect",
     "stale_read",
+    "patched_answer",
 )
 
 
