@@ -177,3 +177,34 @@ async def test_a_link_on_another_host_is_kept_with_a_debug_note(
     notes = [r for r in caplog.records if "eu.interview.example.com" in r.getMessage()]
     assert notes and all(r.levelno == logging.DEBUG for r in notes)
     assert "OTHERHOSTTOKEN" not in caplog.text
+
+
+async def test_the_patched_answer_fault_itself(emu: Emulator, persona_id: str) -> None:
+    """Raw HTTP: rows of a list page are patched one by one, an error answer is left alone,
+    and a create answer whose link the patch removed counts as undelivered."""
+    import aiohttp
+
+    headers = {"X-API-Key": emu.api_key}
+    api = f"{emu.base_url}/api/v1/interview"
+    emu.create_session(persona_id, candidate_ref="a")
+    emu.faults.add("patched_answer", route="GET /sessions", patch={"status": "weird"})
+    emu.faults.add("patched_answer", route="GET /sessions/{id}")
+    emu.faults.add("patched_answer", route=CREATE, patch={"candidate_link": DROP}, count=1)
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(f"{api}/sessions") as resp:
+            page = await resp.json()
+        assert [row["status"] for row in page["data"]] == ["weird"]
+        async with http.get(f"{api}/sessions/nope") as resp:
+            assert resp.status == 404
+            assert (await resp.json())["error"]["code"] == "NOT_FOUND"
+        async with http.get(f"{api}/sessions/{page['data'][0]['id']}") as resp:
+            detail = await resp.json()
+        assert not detail["created_at"].endswith("Z")  # the default patch: naive timestamps
+        async with http.post(
+            f"{api}/personas/{persona_id}/sessions", json={"consent_mode": "explicit"}
+        ) as resp:
+            created = await resp.json()
+    assert resp.status == 201 and "candidate_link" not in created
+    assert created["id"] in emu.undelivered_session_ids
+    assert created["id"] not in emu.delivered_session_ids
+    assert emu.faults.injected["patched_answer"] == 4  # drawn on the 404 too, left as it was

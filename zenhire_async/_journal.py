@@ -236,6 +236,8 @@ def check_export_target(journal: str | os.PathLike[str], out: str | os.PathLike[
             f"{target} is a symbolic link; a file holding candidate links is only written at "
             "its real path"
         )
+    if target.exists() and not target.is_file():
+        raise UnsafePathError(f"{target} is not a regular file")
     source = Path(journal)
     if target.exists() and source.exists() and os.path.samefile(target, source):
         raise UnsafePathError(f"{target} is the journal itself: export to another file")
