@@ -427,10 +427,10 @@ def decode_invite(body: bytes, received_at: datetime) -> SessionInvite:
         lifetime = timedelta(seconds=math.floor(min(seconds, MAX_LINK_LIFETIME_SECONDS)))
     elif raw is not None:
         _log.warning(
-            "session %s: unreadable expires_in (%s); assuming the documented %s",
+            "session %s: unreadable expires_in (%s); assuming the documented %d days",
             session_id,
             type(raw).__name__,
-            DEFAULT_LINK_LIFETIME,
+            DEFAULT_LINK_LIFETIME.days,
         )
     return SessionInvite(
         id=session_id,
