@@ -32,6 +32,7 @@ ALL_FAULTS = (
     "too_many_headers",
     "long_header",
     "ssh_banner",
+    "patched_answer",
 )
 """Every fault kind a job can get past with retries (the others are in ``NOT_IN_A_JOB``)."""
 NOT_IN_A_JOB = {

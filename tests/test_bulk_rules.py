@@ -61,7 +61,7 @@ def _api(cls: type[APIError], status: int, **kw: float) -> APIError:
         (APIConnectionError("x"), Verdict.AMBIGUOUS, "CONNECTION_ERROR"),
         (APIConnectionError("x", request_sent=False), Verdict.REFUSED, "CONNECTION_ERROR"),
         (APITimeoutError("x"), Verdict.AMBIGUOUS, "TIMEOUT"),
-        (DecodeError("x"), Verdict.AMBIGUOUS, "DECODE_ERROR"),
+        (DecodeError("x"), Verdict.UNREADABLE, "DECODE_ERROR"),
     ],
 )
 def test_judge_and_code(error: Exception, verdict: Verdict, code: str) -> None:

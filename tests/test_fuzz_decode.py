@@ -450,10 +450,11 @@ def test_absurd_link_lifetimes_keep_the_link(expires_in: int) -> None:
     Found by the fuzzer: ``timedelta(seconds=10**12)`` and ``received_at + lifetime`` overflow.
     """
     fuzzed("invite")
-    body = msgspec.json.encode({"id": "s", "candidate_link": "l", "expires_in": expires_in})
+    link = "https://interview.zenhire.ai/#t=tok"
+    body = msgspec.json.encode({"id": "s", "candidate_link": link, "expires_in": expires_in})
     invite = DECODERS["invite"](body)
     assert isinstance(invite, SessionInvite)
-    assert invite.candidate_link == "l"
+    assert invite.candidate_link == link
     assert RECEIVED_AT <= invite.expires_at <= RECEIVED_AT + timedelta(days=3660)
     assert invite.expires_in == min(max(expires_in, 0) or 604_800, proto.MAX_LINK_LIFETIME_SECONDS)
 
@@ -596,3 +597,118 @@ def test_an_invite_never_shows_its_link_whatever_its_shape(
         for text in (repr(obj), str(obj), rich.pretty.pretty_repr(obj)):
             assert secret not in text and link not in text
             assert host in text  # still says where the link leads
+
+
+# -- create answers a server writes oddly ------------------------------------------------------
+
+_TOKEN = "FUZZTOKENabc123"
+_LINK = f"https://interview.zenhire.ai/#t={_TOKEN}"
+_links = st.one_of(
+    st.just(_LINK),
+    st.sampled_from(
+        [
+            "",
+            "javascript:alert(1)",
+            f"http://interview.zenhire.ai/#t={_TOKEN}",
+            f"https:///#t={_TOKEN}",
+            f"https://interview.zenhire.ai/?t={_TOKEN}",
+            f"https://interview.zenhire.ai:99999/#t={_TOKEN}",
+            f"https://[::1/#t={_TOKEN}",
+            f"https://interview.zenhire.ai/\n#t={_TOKEN}",
+            f"https://other.example/x#t={_TOKEN}",
+        ]
+    ),
+    st.text(max_size=40).map(lambda t: f"https://{t}#t={_TOKEN}"),
+    wild_values,
+)
+_lifetimes = st.one_of(
+    st.integers(),
+    st.floats(),
+    st.integers(0, 10**7).map(str),
+    st.floats(0, 1e7).map(repr),
+    st.text(max_size=12),
+    wild_values,
+)
+
+
+@given(
+    session_id=st.one_of(ids, wild_values),
+    id_field=st.sampled_from(["id", "session_id"]),
+    link=_links,
+    expires_in=_lifetimes,
+    drop=st.sets(st.sampled_from(["id", "candidate_link", "expires_in"])),
+)
+def test_any_create_answer_gives_an_invite_or_a_decode_error_never_showing_the_link(
+    session_id: Any, id_field: str, link: Any, expires_in: Any, drop: set[str]
+) -> None:
+    """Whatever shape a create answer takes: a :class:`SessionInvite` with a usable link and
+    a lifetime within bounds, or a :class:`DecodeError` that names the session when the
+    answer did and never carries the link (not in its text, not in its chain)."""
+    fuzzed("invite")
+    body: dict[str, Any] = {id_field: session_id, "candidate_link": link, "expires_in": expires_in}
+    for name in drop:
+        body.pop(id_field if name == "id" else name)
+    try:
+        raw = msgspec.json.encode(body)
+    except (OverflowError, msgspec.EncodeError):
+        assume(False)
+    failure: DecodeError | None = None
+    try:
+        invite = DECODERS["invite"](raw)
+    except DecodeError as error:
+        failure = error
+    if failure is not None:
+        assert _TOKEN not in str(failure) + repr(failure)
+        assert failure.__cause__ is None or _TOKEN not in repr(failure.__cause__)
+        if failure.session_id is not None:
+            assert failure.session_id == session_id
+        return
+    assert isinstance(invite, SessionInvite)
+    assert proto.link_problem(invite.candidate_link) is None
+    assert 0 <= invite.expires_in <= proto.MAX_LINK_LIFETIME_SECONDS
+    assert invite.expires_at == RECEIVED_AT + timedelta(seconds=invite.expires_in)
+    assert _TOKEN not in repr(invite)
+
+
+# -- timestamps a server writes oddly ------------------------------------------------------------
+
+_offsets = st.one_of(
+    st.just(""),
+    st.just("Z"),
+    st.integers(-23 * 60 - 59, 23 * 60 + 59).map(
+        lambda m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+    ),
+)
+
+
+@given(
+    when=st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+    offset=_offsets,
+    known=st.none() | st.datetimes(timezones=st.just(UTC)),
+)
+def test_any_timestamp_decodes_to_utc_and_its_link_expiry_never_overflows(
+    when: datetime, offset: str, known: datetime | None
+) -> None:
+    """A naive (no ``Z``), offset or edge-of-calendar ``created_at`` gives an aware UTC
+    datetime, and the link-expiry arithmetic of a wait on it gives a datetime."""
+    from zenhire_async.polling import link_expiry
+
+    fuzzed("session_detail")
+    stamp = when.isoformat(timespec="milliseconds") + offset
+    body = {"id": "s", "status": "initiated", "created_at": stamp, "started_at": stamp}
+    for decode in (DECODERS["session_detail"], DECODERS["session_page"]):
+        raw = msgspec.json.encode(
+            body if decode is DECODERS["session_detail"] else {"data": [body]}
+        )
+        result = decode(raw)
+        session = result if isinstance(result, SessionDetail) else result.page.data[0]  # type: ignore[attr-defined]
+        assert isinstance(session, SessionSummary)
+        assert session.created_at.tzinfo is UTC and session.started_at is not None
+        assert session.started_at.tzinfo is UTC
+        if offset in ("", "Z"):
+            assert session.created_at.replace(tzinfo=None) == when.replace(
+                microsecond=when.microsecond // 1000 * 1000
+            )
+        expiry = link_expiry(session, known)
+        assert expiry.tzinfo is not None
+        assert proto.format_timestamp(session.created_at, "created_after")

@@ -303,3 +303,97 @@ def test_transcript_turns_are_best_effort(raw: object, turns: int) -> None:
     transcript = proto.transcript_from_json(raw)  # type: ignore[arg-type]
     assert transcript.raw == raw
     assert len(transcript.turns) == turns
+
+
+# -- answers we cannot trust blindly --------------------------------------------------------
+
+_LINK = "https://interview.zenhire.ai/#t=SECRETTOKEN123"
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "seconds"),
+    [
+        (604800, 604800),
+        (604800.0, 604800),
+        ("604800", 604800),
+        (" 604800.0 ", 604800),
+        ("6.048e5", 604800),
+        (90.9, 90),
+        (0, 0),
+        (10**40, proto.MAX_LINK_LIFETIME_SECONDS),
+        ("1e999", proto.MAX_LINK_LIFETIME_SECONDS),
+        # unreadable: the documented 7 days, the link kept
+        (-1, 604800),
+        ("soon", 604800),
+        ("NaN", 604800),
+        (True, 604800),
+        ([604800], 604800),
+        (None, 604800),
+    ],
+)
+def test_expires_in_is_read_when_unambiguous(expires_in: object, seconds: int) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    invite = proto.decode_invite(
+        enc({"id": "s", "candidate_link": _LINK, "expires_in": expires_in}), now
+    )
+    assert (invite.candidate_link, invite.expires_in) == (_LINK, seconds)
+    assert invite.expires_at == now + timedelta(seconds=seconds)
+
+
+def test_an_expiry_past_the_calendar_is_clamped_not_an_overflow() -> None:
+    late = datetime(9999, 12, 30, tzinfo=UTC)
+    invite = proto.decode_invite(enc({"id": "s", "candidate_link": _LINK}), late)
+    assert invite.expires_at == datetime.max.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("link", "problem"),
+    [
+        (_LINK, None),
+        ("https://eu.example.com/a/b?x=1#t=abc", None),
+        ("HTTPS://interview.zenhire.ai/#t=abc", None),
+        ("", "missing"),
+        (None, "missing"),
+        (7, "missing"),
+        ("javascript:alert(1)", "https"),
+        ("http://interview.zenhire.ai/#t=abc", "https"),
+        ("https:///#t=abc", "host"),
+        ("https://interview.zenhire.ai/", "token"),
+        ("https://interview.zenhire.ai/#t=", "token"),
+        ("https://interview.zenhire.ai/?t=abc", "token"),
+        ("https://interview.zenhire.ai/ #t=abc", "whitespace"),
+        ("https://interview.zenhire.ai/\x00#t=abc", "control"),
+        ("https://interview.zenhire.ai:99999/#t=abc", "URL"),
+        ("https://[::1/#t=abc", "URL"),
+    ],
+)
+def test_link_problem(link: object, problem: str | None) -> None:
+    found = proto.link_problem(link)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
+        assert "abc" not in found
+
+
+def test_a_timestamp_without_z_is_utc_and_offsets_are_converted() -> None:
+    body = {
+        "id": "s",
+        "status": "completed",
+        "created_at": "2026-05-29T10:00:00.000",
+        "started_at": "2026-05-29T12:00:00.000+02:00",
+        "completed_at": "0001-01-01T00:30:00+01:00",
+        "feedback": {"rating": 5, "submitted_at": "2026-05-29T10:00:00"},
+    }
+    detail = proto.decode(proto.SESSION_DETAIL, enc(body), "session")
+    ten = datetime(2026, 5, 29, 10, tzinfo=UTC)
+    assert detail.created_at == ten and detail.created_at.tzinfo is UTC
+    assert detail.started_at == ten and detail.started_at.tzinfo is UTC
+    assert detail.completed_at == datetime.min.replace(tzinfo=UTC)  # clamped, not an error
+    assert detail.feedback is not None and detail.feedback.submitted_at == ten
+    persona = proto.decode(
+        proto.PERSONA_DETAIL,
+        enc({"id": "p", "role_name": "r", "language": "en", "updated_at": "2026-05-29T10:00:00"}),
+        "persona",
+    )
+    assert persona.updated_at == ten and persona.updated_at.tzinfo is UTC

@@ -32,6 +32,7 @@ from .errors import (
     ResponseTooLargeError,
     ServerError,
     TooManyRedirectsError,
+    UnsafePathError,
     WaitTimeout,
     ZenHireError,
 )
@@ -108,6 +109,7 @@ __all__ = [
     "TooManyRedirectsError",
     "Transcript",
     "TranscriptTurn",
+    "UnsafePathError",
     "WaitTimeout",
     "WatchState",
     "ZenHireClient",

@@ -129,6 +129,9 @@ class Verdict(enum.Enum):
     """The server rejected this row (other 4xx): no session; the row fails."""
     AMBIGUOUS = "ambiguous"
     """The session may exist without us holding its link: reconcile, then retry."""
+    UNREADABLE = "unreadable"
+    """A 2xx answer we cannot read: the server acted, and would act again on a retry. The
+    session (named by the error, else found by marker) is an orphan; the row fails."""
 
 
 _FATAL = (AuthenticationError, PermissionDeniedError, InsufficientCreditsError, NotFoundError)
@@ -138,6 +141,8 @@ def judge(error: ZenHireError) -> Verdict:
     """Classify the failure of a create (or of a reconciling list) for one row."""
     if isinstance(error, _FATAL):
         return Verdict.FATAL
+    if isinstance(error, DecodeError):
+        return Verdict.UNREADABLE
     if isinstance(error, RateLimitError):
         return Verdict.REFUSED
     if isinstance(error, APIConnectionError):

@@ -20,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import errno
 import os
+import stat
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +37,7 @@ import msgspec
 from ._bulk_rules import MARKER_JOB
 from ._redact import hide_link
 from ._rowset import RowKeyTable, row_key
-from .errors import JournalInUseError
+from .errors import JournalInUseError, UnsafePathError
 
 try:  # POSIX; elsewhere the journal is simply not locked
     import fcntl
@@ -51,6 +54,7 @@ __all__ = [
     "JournalWriter",
     "OrphanRecord",
     "ResumeState",
+    "check_export_target",
     "export_links_csv",
     "read_journal",
 ]
@@ -60,6 +64,8 @@ CREATED = 2
 """Row-table flag: the journal holds a ``created`` record for the row."""
 
 _FILE_MODE = 0o600
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_HEADER_PEEK = 64 * 1024  # a job record line is far shorter
 
 
 class _Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -148,10 +154,15 @@ _decoder = msgspec.json.Decoder(JournalRecord)
 _encoder = msgspec.json.Encoder()
 
 
-def _lines(path: Path) -> Iterator[tuple[int, int, JournalRecord]]:
-    """(line number, end offset, record) of every complete line; a torn last line is skipped."""
+def _lines(path: Path, fd: int | None = None) -> Iterator[tuple[int, int, JournalRecord]]:
+    """(line number, end offset, record) of every complete line; a torn last line is skipped.
+
+    With ``fd``, the file open on it is read (from its start), not whatever ``path`` names now.
+    """
     offset = 0
-    with path.open("rb") as fh:
+    source = path.open("rb") if fd is None else os.fdopen(os.dup(fd), "rb")
+    with source as fh:
+        fh.seek(0)
         for number, line in enumerate(fh, start=1):
             if not line.endswith(b"\n"):
                 return  # torn by a crash mid-write: never acted upon
@@ -179,12 +190,25 @@ def read_journal(path: str | os.PathLike[str]) -> Iterator[JournalRecord]:
 def _open_private(path: str | os.PathLike[str], flags: int) -> int:
     """Open ``path`` for a file that holds candidate links: mode 0600, even if it existed.
 
+    A symbolic link at ``path`` is refused (``O_NOFOLLOW``: not followed, not created through
+    when dangling, its target untouched), and so is anything but a regular file.
     ``os.open``'s mode applies only to a file it creates; a file that was already there (an
     old export, an empty file the user made) is tightened before anything is written to it.
     """
-    fd = os.open(path, flags, _FILE_MODE)
     try:
-        if os.fstat(fd).st_mode & 0o777 != _FILE_MODE:
+        fd = os.open(path, flags | _NOFOLLOW, _FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise UnsafePathError(
+                f"{os.fsdecode(path)} is a symbolic link; a file holding candidate links is "
+                "only opened at its real path"
+            ) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafePathError(f"{os.fsdecode(path)} is not a regular file")
+        if info.st_mode & 0o777 != _FILE_MODE:
             os.fchmod(fd, _FILE_MODE)
     except BaseException:
         os.close(fd)
@@ -192,23 +216,72 @@ def _open_private(path: str | os.PathLike[str], flags: int) -> int:
     return fd
 
 
+def _is_journal(path: Path) -> bool:
+    """Whether ``path`` holds a bulk-invite journal (its first line is a job record)."""
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(_HEADER_PEEK)
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    try:
+        return isinstance(_decoder.decode(first), JobRecord)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+
+
+def check_export_target(journal: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
+    """Refuse an export ``out`` that would destroy links: raise :class:`UnsafePathError` when
+    it is a symbolic link, the journal itself (by name, link or hard link), or any existing
+    bulk-invite journal. Opens nothing for writing."""
+    target = Path(out)
+    if target.is_symlink():
+        raise UnsafePathError(
+            f"{target} is a symbolic link; a file holding candidate links is only written at "
+            "its real path"
+        )
+    if target.exists() and not target.is_file():
+        raise UnsafePathError(f"{target} is not a regular file")
+    source = Path(journal)
+    if target.exists() and source.exists() and os.path.samefile(target, source):
+        raise UnsafePathError(f"{target} is the journal itself: export to another file")
+    if _is_journal(target):
+        raise UnsafePathError(
+            f"{target} is a bulk-invite journal (the only copy of its links): export to "
+            "another file"
+        )
+
+
 def export_links_csv(journal: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
     """Write ``candidate_ref,candidate_link,expires_at`` of every created row to ``out``.
 
-    For the mailer. The CSV holds links, so it is created with mode 0600. Returns the number
-    of rows written.
+    For the mailer. The CSV holds links: it is written to a temporary file (mode 0600) beside
+    ``out``, fsync'd and renamed into place, so ``out`` is whole or as it was. An ``out``
+    that is a symbolic link, the journal, or another journal is refused with
+    :class:`~zenhire_async.errors.UnsafePathError` before anything is opened. Returns the
+    number of rows written.
     """
+    check_export_target(journal, out)
+    target = Path(out)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     count = 0
-    fd = _open_private(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC)
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["candidate_ref", "candidate_link", "expires_at"])
-        for record in read_journal(journal):
-            if isinstance(record, CreatedRecord):
-                writer.writerow(
-                    [record.candidate_ref, record.candidate_link, record.expires_at.isoformat()]
-                )
-                count += 1
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["candidate_ref", "candidate_link", "expires_at"])
+            for record in read_journal(journal):
+                if isinstance(record, CreatedRecord):
+                    writer.writerow(
+                        [record.candidate_ref, record.candidate_link, record.expires_at.isoformat()]
+                    )
+                    count += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        check_export_target(journal, out)  # still true now that the file is complete
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
     return count
 
 
@@ -226,11 +299,13 @@ class ResumeState:
     created: int = 0
 
 
-def _resume_state(path: Path, persona_id: str) -> tuple[ResumeState | None, int]:
+def _resume_state(
+    path: Path, persona_id: str, fd: int | None = None
+) -> tuple[ResumeState | None, int]:
     """Read an existing journal: its state, and the offset where its last good line ends."""
     state: ResumeState | None = None
     end = 0
-    for number, offset, record in _lines(path):
+    for number, offset, record in _lines(path, fd):
         end = offset
         if state is None:
             if not isinstance(record, JobRecord):
@@ -281,7 +356,7 @@ class JournalWriter:
                     raise JournalInUseError(
                         f"the journal {target} is in use by another running job"
                     ) from None
-            state, end = _resume_state(target, persona_id)
+            state, end = _resume_state(target, persona_id, fd)
             if os.fstat(fd).st_size > end:
                 os.ftruncate(fd, end)  # cut a torn last line (or a stray empty header)
             if state is None:
@@ -295,10 +370,18 @@ class JournalWriter:
         with self._lock:
             if self._fd < 0:
                 raise RuntimeError("the journal is closed")
+            start = os.lseek(self._fd, 0, os.SEEK_END)
             view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            try:
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+            except OSError:
+                # A full disk (ENOSPC, EFBIG): take back the part of the record that got
+                # written, so that the journal still ends on a whole line.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, start)
+                raise
             os.fsync(self._fd)
 
     async def append(self, record: JournalRecord) -> None:
@@ -311,6 +394,35 @@ class JournalWriter:
         data = _encoder.encode(record) + b"\n"
         with anyio.CancelScope(shield=True):
             await asyncio.get_running_loop().run_in_executor(None, self._write, data)
+
+    @classmethod
+    async def open_async(
+        cls, path: str | os.PathLike[str], persona_id: str, new_job_id: str
+    ) -> tuple[JournalWriter, ResumeState, bool]:
+        """:meth:`open` in the loop's executor, safe under any cancellation.
+
+        A cancellation (anyio's, or asyncio's own such as ``asyncio.timeout``, which anyio's
+        shield does not hold back) that arrives while the file is being opened waits for
+        the open to end, closes what it opened (releasing the lock) and is then re-raised.
+        """
+        loop = asyncio.get_running_loop()
+        opening = loop.run_in_executor(None, cls.open, path, persona_id, new_job_id)
+        cancelled: BaseException | None = None
+        with anyio.CancelScope(shield=True):
+            while True:
+                try:
+                    opened = await asyncio.shield(opening)
+                    break
+                except asyncio.CancelledError as exc:
+                    if opening.cancelled():
+                        raise
+                    cancelled = cancelled or exc  # the open goes on: wait for its outcome
+                    if opening.done() and opening.exception() is not None:
+                        raise exc from None
+        if cancelled is not None:
+            opened[0].close()
+            raise cancelled
+        return opened
 
     def close(self) -> None:
         """Release the lock and close the file (idempotent)."""

@@ -8,17 +8,19 @@ to a decoder below. Decoders are built once, at import, and decode straight from
 from __future__ import annotations
 
 import email.utils
+import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Literal, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
 from . import _validation as v
+from ._datetimes import shift
 from ._redact import redact
 from .errors import (
     APIError,
@@ -267,13 +269,6 @@ class _Envelope(msgspec.Struct, Generic[T], kw_only=True, gc=False):
     pagination: _Pagination | None = None
 
 
-class _InviteWire(msgspec.Struct, kw_only=True):
-    id: str | None = None
-    session_id: str | None = None
-    candidate_link: str
-    expires_in: int | None = None
-
-
 class _ErrorBody(msgspec.Struct, kw_only=True):
     code: str | None = None
     message: str | None = None
@@ -295,7 +290,6 @@ SESSION_PAGE = msgspec.json.Decoder(_Envelope[SessionSummary])
 # produces exactly the JSON types it names.
 JSON_ANY = cast("msgspec.json.Decoder[JSONValue]", msgspec.json.Decoder())
 JSON_OBJECT = cast("msgspec.json.Decoder[JSONObject]", msgspec.json.Decoder(dict))
-_INVITE = msgspec.json.Decoder(_InviteWire)
 _ERROR = msgspec.json.Decoder(_ErrorEnvelope)
 
 
@@ -342,22 +336,107 @@ def decode_page(
 MAX_LINK_LIFETIME_SECONDS = 10 * 366 * 86_400
 """The longest link lifetime believed (ten years); a larger ``expires_in`` is capped to it."""
 
+DOCUMENTED_LINK_HOST = "interview.zenhire.ai"
+"""The host of candidate links in the contract; a link on another host is kept (DEBUG note)."""
+
+_log = logging.getLogger("zenhire_async")
+
+
+def _invite_id(doc: JSONObject) -> str | None:
+    for key in ("id", "session_id"):  # the older docs name it ``session_id``
+        value = doc.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def link_problem(link: object) -> str | None:
+    """Why ``link`` is not a usable candidate link (``None`` when it is one).
+
+    A candidate link is an ``https://`` URL with a host and a ``#t=<token>`` fragment, with
+    no whitespace or control characters. The reason never quotes the link.
+    """
+    if not isinstance(link, str) or not link:
+        return "it is missing or not a string"
+    if not link.isprintable() or any(ch.isspace() for ch in link):
+        return "it holds whitespace or control characters"
+    try:
+        parts = urlsplit(link)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "it is not a URL"
+    if parts.scheme.lower() != "https":
+        return "it is not an https:// URL"
+    if not host:
+        return "it has no host"
+    if not parts.fragment.startswith("t=") or len(parts.fragment) == 2:
+        return "it has no #t= token"
+    return None
+
+
+def _lifetime_seconds(value: JSONValue) -> float | None:
+    """``expires_in`` in seconds when its meaning is unambiguous: a non-negative number, as
+    a JSON number (``604800``, ``604800.0``) or a numeric string (``"604800"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and not math.isnan(value) and value >= 0:
+        return float(value)
+    return None
+
 
 def decode_invite(body: bytes, received_at: datetime) -> SessionInvite:
-    """The create-session answer; the id may come as ``id`` or (older docs) ``session_id``."""
-    wire = decode(_INVITE, body, "session creation")
-    session_id = wire.id or wire.session_id
-    if not session_id:
+    """The create-session answer, read as leniently as its meaning allows.
+
+    The id may come as ``id`` or (older docs) ``session_id``; ``expires_in`` as an integral
+    or fractional JSON number or a numeric string (an unreadable one is logged and the
+    documented 7 days assumed: the link is what matters). An answer with no id is a
+    :class:`DecodeError`; one with an id but no usable link (:func:`link_problem`) is a
+    :class:`DecodeError` whose ``session_id`` names the session; neither holds the link text.
+    """
+    doc = decode(JSON_OBJECT, body, "session creation")
+    session_id = _invite_id(doc)
+    if session_id is None:
         raise DecodeError("session creation answer has neither 'id' nor 'session_id'")
+    problem = link_problem(doc.get("candidate_link"))
+    if problem is not None:
+        raise DecodeError(
+            f"session creation answer for session {session_id[:100]!r} holds no usable "
+            f"candidate link ({problem}); the session exists without its link",
+            session_id=session_id,
+        )
+    link = cast("str", doc["candidate_link"])
+    host = urlsplit(link).hostname
+    if host != DOCUMENTED_LINK_HOST:
+        _log.debug(
+            "the candidate link of session %s is on host %s, not %s; kept as sent",
+            session_id,
+            host,
+            DOCUMENTED_LINK_HOST,
+        )
     lifetime = DEFAULT_LINK_LIFETIME
-    if wire.expires_in is not None and wire.expires_in >= 0:
+    raw = doc.get("expires_in")
+    seconds = _lifetime_seconds(raw)
+    if seconds is not None:
         # Capped: an absurd lifetime must not overflow datetime and lose the link with it.
-        lifetime = timedelta(seconds=min(wire.expires_in, MAX_LINK_LIFETIME_SECONDS))
+        lifetime = timedelta(seconds=math.floor(min(seconds, MAX_LINK_LIFETIME_SECONDS)))
+    elif raw is not None:
+        _log.warning(
+            "session %s: unreadable expires_in (%s); assuming the documented %d days",
+            session_id,
+            type(raw).__name__,
+            DEFAULT_LINK_LIFETIME.days,
+        )
     return SessionInvite(
         id=session_id,
-        candidate_link=wire.candidate_link,
+        candidate_link=link,
         expires_in=int(lifetime.total_seconds()),
-        expires_at=received_at + lifetime,
+        expires_at=shift(received_at, lifetime),
     )
 
 

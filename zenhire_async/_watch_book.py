@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from ._datetimes import shift
 from .models import TERMINAL_STATUSES, SessionStatus, SessionSummary
 from .polling import PollCadence, link_expiry
 
@@ -288,8 +289,8 @@ def _window(entries: Iterable[Tracked]) -> tuple[datetime, datetime] | None:
     if not times:
         return None
     exact = all(t.created_exact for t in entries if t.created_at is not None)
-    after = min(times) - (timedelta(0) if exact else WINDOW_MARGIN)
-    return after, max(times) + (EXACT_MARGIN if exact else WINDOW_MARGIN)
+    after = shift(min(times), -(timedelta(0) if exact else WINDOW_MARGIN))
+    return after, shift(max(times), EXACT_MARGIN if exact else WINDOW_MARGIN)
 
 
 def restore(book: WatchBook, state: WatchState, now: float) -> Mapping[str, Tracked]:

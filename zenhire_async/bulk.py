@@ -33,7 +33,6 @@ failures and orphans are kept as lists because the report returns them.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import secrets
@@ -69,7 +68,7 @@ from ._journal import (
 )
 from ._retry import RetryPolicy
 from ._rowset import row_key, row_marker
-from .errors import BulkInviteError, ZenHireError
+from .errors import BulkInviteError, DecodeError, ZenHireError
 from .models import BulkFailure, BulkInviteReport, BulkProgress, Candidate
 
 if TYPE_CHECKING:
@@ -126,6 +125,7 @@ class _BulkJob:
         self._retry = RetryPolicy()
         self._stop = anyio.Event()
         self._fatal: ZenHireError | None = None
+        self._disk: OSError | None = None  # a journal write failed (full disk): stop
         self._created = 0
         self._skipped = 0
         self._failed: list[BulkFailure] = []
@@ -148,9 +148,9 @@ class _BulkJob:
                     workers.start_soon(self._work, receive.clone())
                 receive.close()
                 async with send:
-                    await self._feed(candidates, send)
+                    await self._journaling(self._feed(candidates, send))
             if not self._stop.is_set():
-                await self._sweep()
+                await self._journaling(self._sweep())
             outer.cancel_scope.cancel()
         await self._notify()
         report = BulkInviteReport(
@@ -161,6 +161,14 @@ class _BulkJob:
             orphans=self._orphans,
             elapsed=anyio.current_time() - started,
         )
+        if self._disk is not None:
+            raise BulkInviteError(
+                f"bulk invite stopped: the journal could not be written ({self._disk}); "
+                f"{report.created} created, {len(report.failed)} failed in this run. Every "
+                "record before the failure is whole: free space and run again with the same "
+                "journal to go on",
+                report=report,
+            ) from self._disk
         if self._fatal is not None:
             raise BulkInviteError(
                 f"bulk invite stopped: {self._fatal}; {report.created} created, "
@@ -213,7 +221,7 @@ class _BulkJob:
                     continue  # not started: a re-run will pick it up
                 self._in_flight += 1
                 try:
-                    await self._invite(row)
+                    await self._journaling(self._invite(row))
                 finally:
                     self._in_flight -= 1
 
@@ -251,6 +259,11 @@ class _BulkJob:
                     break
                 if verdict is rules.Verdict.REJECTED:
                     break
+                if verdict is rules.Verdict.UNREADABLE:
+                    # Retrying would make one more session per round: report, then fail.
+                    reconcile = False
+                    await self._settle(fields.candidate_ref, row.key, error)
+                    break
                 if verdict is rules.Verdict.AMBIGUOUS:
                     reconcile = ambiguous = True
                 continue
@@ -268,7 +281,29 @@ class _BulkJob:
                 self._suspects.append((fields.candidate_ref, row.key, invite.id))
             return
         assert last is not None
+        if reconcile and not self._stop.is_set():
+            # The last round was ambiguous: its session, if any, is reported in this run.
+            await self._settle(fields.candidate_ref, row.key, None)
         await self._fail(fields.candidate_ref, rules.failure_code(last), str(last), row.index)
+
+    async def _settle(self, ref: str, key: bytes, error: ZenHireError | None) -> None:
+        """Report the sessions of a row that ends without a link: the one ``error`` names
+        (an unreadable create answer that gave its id), else every one found by marker.
+        Best effort: a failing list leaves the row's attempt for a re-run to reconcile."""
+        named = error.session_id if isinstance(error, DecodeError) else None
+        if named is not None:
+            if named not in self._state.orphans:
+                self._state.orphans.add(named)
+                await self._journal.append(
+                    OrphanRecord(candidate_ref=ref, session_id=named, at=self._clock.now())
+                )
+                self._orphans.append(named)
+            return
+        try:
+            await self._reconcile(ref, key, holding=None)
+        except ZenHireError as failure:
+            if rules.judge(failure) is rules.Verdict.FATAL:
+                self._halt(failure)
 
     async def _reconcile(self, ref: str, key: bytes, *, holding: str | None) -> None:
         """Journal as orphans the row's sessions other than ``holding`` not yet known."""
@@ -304,6 +339,18 @@ class _BulkJob:
             )
         )
         self._failed.append(BulkFailure(candidate_ref=ref, code=code, message=message, index=index))
+
+    async def _journaling(self, step: Awaitable[None]) -> None:
+        """Run ``step``; a journal write that fails (``OSError``: a full disk) stops the job
+        like a fatal error, so that it ends with the partial report, not a task group's
+        ``ExceptionGroup``. Rows in flight finish; their links are journaled if the disk
+        takes them, else their sessions are found as orphans by the next run."""
+        try:
+            await step
+        except OSError as exc:
+            if self._disk is None:
+                self._disk = exc
+            self._stop.set()
 
     def _halt(self, error: ZenHireError) -> None:
         if self._fatal is None:
@@ -377,11 +424,10 @@ async def bulk_invite(
         )
     total = len(candidates) if isinstance(candidates, Sized) else None
     # Reading back a long journal is file work: off the loop, like every journal write;
-    # shielded, so that a cancellation cannot leave the file open and locked.
-    with anyio.CancelScope(shield=True):
-        writer, state, is_new = await asyncio.get_running_loop().run_in_executor(
-            None, JournalWriter.open, journal, persona_id, secrets.token_hex(8)
-        )
+    # no cancellation (anyio's or asyncio's own) can leave the file open and locked.
+    writer, state, is_new = await JournalWriter.open_async(
+        journal, persona_id, secrets.token_hex(8)
+    )
     try:
         if is_new:
             await writer.append(

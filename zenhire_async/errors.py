@@ -62,6 +62,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ServerError",
     "TooManyRedirectsError",
+    "UnsafePathError",
     "WaitTimeout",
     "ZenHireError",
 ]
@@ -189,7 +190,16 @@ class APITimeoutError(APIConnectionError):
 
 
 class DecodeError(ZenHireError):
-    """A successful (2xx) response whose body does not match the contract."""
+    """A successful (2xx) response whose body does not match the contract.
+
+    ``session_id`` is set when the body was a create answer naming the session it created
+    but holding no usable candidate link: the session exists, its link is lost (it stays
+    ``initiated``, is never started and never charged). The link text is never kept.
+    """
+
+    def __init__(self, message: str, *, session_id: str | None = None) -> None:
+        super().__init__(message)
+        self.session_id = session_id
 
 
 class ResponseTooLargeError(DecodeError):
@@ -248,6 +258,15 @@ class BulkInviteError(ZenHireError):
     def __init__(self, message: str, *, report: BulkInviteReport) -> None:
         super().__init__(message)
         self.report = report
+
+
+class UnsafePathError(ZenHireError, ValueError):
+    """A path the SDK will not open for a file that holds candidate links.
+
+    A symbolic link (at a journal or a link-file path), or an output that is, or resolves
+    to, a bulk-invite journal (writing there would destroy the only copy of the links).
+    Raised before anything is opened or written.
+    """
 
 
 class JournalInUseError(ZenHireError, RuntimeError):

@@ -10,11 +10,13 @@ constants below compare equal to those strings (``s.status == SessionStatus.COMP
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
-from typing import Generic, TypeAlias, TypeVar, Union
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar, Generic, TypeAlias, TypeVar, Union
 
 import msgspec
+from msgspec.structs import force_setattr
 
+from ._datetimes import to_utc
 from ._redact import hide_link
 
 __all__ = [
@@ -91,8 +93,27 @@ class _Model(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """
 
 
-class Persona(_Model, frozen=True, kw_only=True):
+class _Timestamped(_Model, frozen=True, kw_only=True):
+    """A model whose datetimes (named in ``_TIMESTAMPS``) are always aware and in UTC.
+
+    A server may write a timestamp without its ``Z`` (read as UTC, CONTRACT §2) or with
+    another offset; each is converted once, at decoding, so that comparing or shifting it
+    never meets a naive datetime. A value beyond the calendar in UTC is clamped to its edge.
+    """
+
+    _TIMESTAMPS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self._TIMESTAMPS:
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is not UTC:
+                force_setattr(self, name, to_utc(value))
+
+
+class Persona(_Timestamped, frozen=True, kw_only=True):
     """A reusable interviewer configuration: a role name and an interview language."""
+
+    _TIMESTAMPS: ClassVar[tuple[str, ...]] = ("created_at",)
 
     id: str
     client_id: str | None = None
@@ -105,6 +126,8 @@ class Persona(_Model, frozen=True, kw_only=True):
 
 class PersonaDetail(Persona, frozen=True, kw_only=True):
     """One persona as ``GET /personas/{id}`` returns it, with its system prompt."""
+
+    _TIMESTAMPS: ClassVar[tuple[str, ...]] = ("created_at", "updated_at")
 
     system_prompt: str | None = None
     updated_at: datetime | None = None
@@ -120,8 +143,10 @@ class SessionPersona(_Model, frozen=True, kw_only=True):
     base_prompt_override: str | None = None
 
 
-class Feedback(_Model, frozen=True, kw_only=True):
+class Feedback(_Timestamped, frozen=True, kw_only=True):
     """The candidate's post-interview survey."""
+
+    _TIMESTAMPS: ClassVar[tuple[str, ...]] = ("submitted_at",)
 
     rating: int
     comment: str | None = None
@@ -129,12 +154,14 @@ class Feedback(_Model, frozen=True, kw_only=True):
     flagged: bool | None = None
 
 
-class SessionSummary(_Model, frozen=True, kw_only=True):
+class SessionSummary(_Timestamped, frozen=True, kw_only=True):
     """One session as a list row (``GET /sessions``).
 
     ``role_name`` and ``language`` are filled on list rows only (``None`` when the persona was
     deleted); on a :class:`SessionDetail` the persona is under ``persona``.
     """
+
+    _TIMESTAMPS: ClassVar[tuple[str, ...]] = ("started_at", "completed_at", "created_at")
 
     id: str
     client_id: str | None = None

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ._datetimes import shift
 from .models import DEFAULT_LINK_LIFETIME, SessionStatus, SessionSummary
 
 __all__ = ["OnStatus", "PollCadence", "link_expiry"]
@@ -59,4 +60,4 @@ class PollCadence:
 
 def link_expiry(session: SessionSummary, known: datetime | None) -> datetime:
     """When the session's unused link stops working: as received at creation, else +7 days."""
-    return known if known is not None else session.created_at + DEFAULT_LINK_LIFETIME
+    return known if known is not None else shift(session.created_at, DEFAULT_LINK_LIFETIME)

@@ -8,17 +8,21 @@ milliseconds. The pytest plugin (``zenhire_async.testing.pytest_plugin``) adds t
 """
 
 from ._faults import FAULT_KINDS, FaultKind, FaultRule, Faults
+from ._patch import DEFAULT_PATCH, DROP, Patch
 from ._simulator import Simulation
 from ._validation import ValidationFailed
 from .emulator import Emulator, Tenant
 from .virtual_time import VirtualTimeEventLoop, virtual_time_loop_factory
 
 __all__ = [
+    "DEFAULT_PATCH",
+    "DROP",
     "FAULT_KINDS",
     "Emulator",
     "FaultKind",
     "FaultRule",
     "Faults",
+    "Patch",
     "Simulation",
     "Tenant",
     "ValidationFailed",

@@ -29,6 +29,7 @@ from ._context import CREATED, CTX, STALE, TENANT, TRUNCATE, WHOLE, Context
 from ._faults import MALFORMED_KINDS, FaultRule
 from ._gate import ApiError, error_response, new_request_id
 from ._handlers import ROUTES
+from ._patch import patch_response
 from ._storage import storage_answer
 from ._validation import ValidationFailed
 
@@ -209,6 +210,10 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
     except ApiError as err:
         return error_response(err, ctx.now_ms())
     resp = await _guarded(ctx, request, handler)
+    if rule is not None and kind == "patched_answer":
+        resp, link_changed = patch_response(resp, rule.patch)
+        if link_changed and request.get(CREATED) is not None:
+            ctx.undelivered.add(request.pop(CREATED))  # the link never reached the client
     if kind == "lost_response":
         ident = request.get(CREATED)
         if ident is not None:

@@ -41,6 +41,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from ._patch import Patch
+
 __all__ = ["ARTIFACT_ROUTES", "FAULT_KINDS", "MALFORMED_KINDS", "FaultKind", "FaultRule", "Faults"]
 
 FaultKind = Literal[
@@ -71,6 +73,7 @@ FaultKind = Literal[
     "ssh_banner",
     "storage_redirect",
     "storage_url",
+    "patched_answer",
 ]
 """The kinds of fault the emulator can inject (see :meth:`Faults.add`)."""
 
@@ -106,6 +109,7 @@ class FaultRule:
     size: int | None = None
     status: int = 302
     fired: int = 0
+    patch: Patch | None = None
 
     @property
     def exhausted(self) -> bool:
@@ -158,6 +162,7 @@ class Faults:
         location: str | None = None,
         size: int | None = None,
         status: int = 302,
+        patch: Patch | None = None,
     ) -> FaultRule:
         """Inject ``kind`` on matching requests.
 
@@ -171,6 +176,10 @@ class Faults:
         ``"storage_redirect"``. ``"lost_response"`` only fires on POSTs, ``"stale_read"``
         only on ``GET /sessions`` and ``GET /sessions/{id}``, the ``storage_*`` kinds only on
         the recording and transcript routes. See the module docstring for every kind.
+        ``"patched_answer"`` rewrites the
+        fields of a 2xx JSON answer (of each row of a list page) with ``patch``: a mapping
+        of field to new value (``DROP`` removes the field) or a function of the object;
+        the default (``DEFAULT_PATCH``) is odd but readable, as older or newer servers write.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
@@ -183,6 +192,7 @@ class Faults:
         rule = FaultRule(
             kind, rate, count, method, route, retry_after, delay, location, size, status
         )
+        rule.patch = patch
         self._rules.append(rule)
         return rule
 
