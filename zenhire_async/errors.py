@@ -21,7 +21,10 @@ Everything the SDK raises for a failed call derives from :class:`ZenHireError`::
     │   └── ResponseTooLargeError    a body over ``max_response_bytes`` (once decompressed)
     ├── WaitTimeout              a wait's ``timeout`` passed; ``last`` is what was seen last
     ├── LinkExpiredError         the session is still ``initiated`` but its link can't be used
-    └── BulkInviteError          a bulk invite stopped on a fatal error; ``report`` is partial
+    ├── BulkInviteError          a bulk invite stopped on a fatal error; ``report`` is partial
+    ├── JournalInUseError        another running job holds the journal (also a RuntimeError)
+    └── UnsafePathError          a symlink or a journal where links would be written (also a
+                                 ValueError); nothing was opened
 
 Branch on the class or on :attr:`APIError.code`, never on the message. Arguments that break a
 documented limit raise the builtin :class:`ValueError` before any request is sent.
