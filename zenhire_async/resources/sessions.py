@@ -21,16 +21,18 @@ from .._recording import DEFAULT_CHUNK_SIZE, iter_chunks, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
 from .._retry import RetryPolicy
 from .._sweep import TRANSIENT_ERRORS
-from .._validation import MetadataValue
+from .._validation import MetadataValue, require_id
 from .._watch_book import WatchBook, WatchState
 from ..bulk import CandidateInput, bulk_invite
 from ..bulk import OnProgress as OnBulkProgress
 from ..errors import WaitTimeout
 from ..models import (
     BulkInviteReport,
+    ConsentModeName,
     Page,
     SessionDetail,
     SessionInvite,
+    SessionStatusName,
     SessionSummary,
     Transcript,
 )
@@ -71,7 +73,7 @@ class Sessions:
         self,
         persona_id: str,
         *,
-        consent_mode: str,
+        consent_mode: ConsentModeName,
         candidate_ref: str | None = None,
         tags: Sequence[str] | None = None,
         metadata: Mapping[str, MetadataValue] | None = None,
@@ -101,7 +103,7 @@ class Sessions:
         persona_id: str,
         candidates: Iterable[CandidateInput] | AsyncIterable[CandidateInput],
         *,
-        consent_mode: str,
+        consent_mode: ConsentModeName,
         journal: str | os.PathLike[str],
         concurrency: int = 8,
         on_progress: OnBulkProgress | None = None,
@@ -151,7 +153,7 @@ class Sessions:
     async def list(
         self,
         *,
-        status: str | None = None,
+        status: SessionStatusName | None = None,
         persona_id: str | None = None,
         candidate_ref: str | None = None,
         project_id: str | None = None,
@@ -179,7 +181,7 @@ class Sessions:
     def iter(
         self,
         *,
-        status: str | None = None,
+        status: SessionStatusName | None = None,
         persona_id: str | None = None,
         candidate_ref: str | None = None,
         project_id: str | None = None,
@@ -277,6 +279,8 @@ class Sessions:
         and never more than the client's ``polling_share`` of the request rate. Pass a
         saved ``WatchState`` (from ``.state()``) to resume in a new process.
         """
+        if not isinstance(session_ids, WatchState | str):  # a str: new_book's TypeError
+            session_ids = [require_id("session_id", sid) for sid in session_ids]
         book = new_book(session_ids, known_expiry=self._expiries.get, now=_now())
         return SessionWatch(self._sweeper(), book, self._clock, timeout)
 
