@@ -89,7 +89,7 @@ async def test_create_with_dotdot_no_longer_posts_to_sessions(
     zh: ZenHireClient, emu: Emulator
 ) -> None:
     """The case that was found: ``create("..")`` resolved to ``POST /sessions``."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="path segment"):
         await zh.sessions.create("..", consent_mode="explicit")
     assert "POST /sessions" not in emu.request_counts
 
@@ -158,7 +158,7 @@ async def invite(zh: ZenHireClient, persona_id: str) -> None:
 
 def test_a_user_project_type_checks_typos_as_errors(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(textwrap.dedent(USER_PROJECT))
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - our interpreter, on a file we wrote
         [
             sys.executable,
             "-m",
