@@ -65,7 +65,25 @@ class Sessions:
         self._budget = budget
         self._rng = random.Random()
         self._expiries: OrderedDict[str, datetime] = OrderedDict()
-        self._shared: SharedWatcher | None = None
+        self._home = self  # a derived client's (``with_options``) is its parent's
+        self._shared_watcher: SharedWatcher | None = None
+
+    @property
+    def _shared(self) -> SharedWatcher | None:
+        """The watcher of every ``await_completion`` of this client and its derived ones."""
+        return self._home._shared_watcher
+
+    @_shared.setter
+    def _shared(self, watcher: SharedWatcher | None) -> None:
+        self._home._shared_watcher = watcher
+
+    def _derive(self, transport: Transport) -> Sessions:
+        """These sessions over another transport, sharing link expiries and the watcher."""
+        child = Sessions(transport, self._clock, self._budget)
+        child._home = self._home
+        child._rng = self._home._rng
+        child._expiries = self._home._expiries
+        return child
 
     # -- creating -------------------------------------------------------------------------
 
@@ -235,7 +253,7 @@ class Sessions:
             raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
         self._transport.check_usable()  # closed, or another loop: before any shared state
         if self._shared is None:
-            self._shared = SharedWatcher(self._sweeper(), self._clock, WatchBook())
+            self._shared = SharedWatcher(self._home._sweeper(), self._clock, WatchBook())
         deadline = None if timeout is None else anyio.current_time() + timeout
         last = await self._shared.wait(
             session_id,
