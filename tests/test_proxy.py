@@ -14,6 +14,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,8 +179,8 @@ async def test_proxy_credentials_are_sent_to_the_proxy_only(
         await zh.personas.list()
         assert "pa55" not in repr(zh)
     (request,) = forward_proxy.requests()
-    names = {str(k).lower() for k, _ in request["headers"]}  # type: ignore[attr-defined]
-    assert "proxy-authorization" in names
+    sent = {str(k).lower(): v for k, v in request["headers"]}  # type: ignore[attr-defined]
+    assert sent["proxy-authorization"] == "Basic dXNlcjpwYTU1"  # user:pa55
 
 
 async def test_default_headers_merge_case_insensitively(
@@ -296,3 +297,42 @@ async def test_https_proxy_tunnels_and_ssl_cert_file_is_trusted(
     assert set(targets) == {f"CONNECT 127.0.0.1:{port}"}
     assert len(targets) >= 2  # one per connection: the second client's may be kept alive
     assert emu.request_counts["GET /personas"] == 1
+
+
+async def test_proxy_credentials_ride_in_connect_for_https_and_stay_out_of_errors(
+    emu: Emulator,
+    tls_emulator: str,
+    tls_files: tuple[Path, Path],
+    forward_proxy: ForwardProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files[0]))
+    with_auth = forward_proxy.url.replace("//", "//user:pa55@", 1)
+    async with ZenHireClient(api_key=emu.api_key, base_url=tls_emulator, proxy=with_auth) as zh:
+        await zh.personas.list()
+    (connect,) = forward_proxy.requests()
+    names = {str(k).lower() for k, _ in connect["headers"]}  # type: ignore[attr-defined]
+    assert connect["method"] == "CONNECT" and "proxy-authorization" in names
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with ZenHireClient(
+            api_key=emu.api_key,
+            base_url=tls_emulator,
+            proxy=f"http://user:pa55@127.0.0.1:{port}",
+            max_retries=0,
+        ) as zh:
+            with pytest.raises(APIConnectionError) as info:
+                await zh.personas.list()
+    finally:
+        server.close()
+        await server.wait_closed()
+    text = "".join(traceback.format_exception(info.value))
+    assert "407" in text and "pa55" not in text

@@ -13,6 +13,7 @@ GET are followed here by hand; any other redirect is an error.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import itertools
 import logging
@@ -122,7 +123,19 @@ class Transport:
         self._owns_session = session is None
         self._max_connections = max_connections
         self._root = base_url.path.rstrip("/")
-        self._proxy = proxy
+        # The proxy's credentials travel in a header, never in the URL aiohttp keeps (and
+        # would show in its errors): to the proxy in CONNECT for https, on the request
+        # itself for plain http (the proxy sees it; no origin server does).
+        self._proxy = proxy.with_user(None) if proxy is not None else None
+        self._proxy_headers: dict[str, str] | None = None
+        self._proxy_request_auth: str | None = None
+        if proxy is not None and (proxy.user is not None or proxy.password is not None):
+            pair = f"{proxy.user or ''}:{proxy.password or ''}".encode()
+            auth = "Basic " + base64.b64encode(pair).decode("ascii")
+            if base_url.scheme == "https":
+                self._proxy_headers = {"Proxy-Authorization": auth}
+            else:
+                self._proxy_request_auth = auth
         self._ssl_context = ssl_context
         # A derived transport (``with_options``) shares its home's session, pool gate and
         # loop, and is closed when its parent is.
@@ -158,6 +171,8 @@ class Transport:
                     merged["X-API-Key"] = self._api_key
                 if has_body:
                     merged["Content-Type"] = "application/json"
+                if self._proxy_request_auth is not None:
+                    merged["Proxy-Authorization"] = self._proxy_request_auth
                 self._header_sets[authenticated, has_body] = merged
 
     def derive(
@@ -322,6 +337,7 @@ class Transport:
                     data=spec.body,
                     headers=self._headers(spec),
                     proxy=self._proxy,
+                    proxy_headers=self._proxy_headers,
                     timeout=timeout,
                     allow_redirects=False,
                 )
