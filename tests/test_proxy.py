@@ -336,3 +336,15 @@ async def test_proxy_credentials_ride_in_connect_for_https_and_stay_out_of_error
         await server.wait_closed()
     text = "".join(traceback.format_exception(info.value))
     assert "407" in text and "pa55" not in text
+
+
+@pytest.fixture
+def dead_proxy_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+
+
+async def test_the_plugin_client_fixture_ignores_proxy_variables(
+    dead_proxy_in_env: None, zenhire_client: ZenHireClient
+) -> None:
+    """A user's CI behind a proxy still reaches the loopback emulator."""
+    assert (await zenhire_client.personas.list()).data == []
