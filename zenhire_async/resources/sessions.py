@@ -59,13 +59,24 @@ _KNOWN_EXPIRIES_MAX = 2_000
 class Sessions:
     """Interview sessions: one per candidate, each with its own candidate link."""
 
-    def __init__(self, transport: Transport, clock: LoopWallClock, budget: PollBudget) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        clock: LoopWallClock,
+        budget: PollBudget,
+        *,
+        home: Sessions | None = None,
+    ) -> None:
         self._transport = transport
         self._clock = clock
         self._budget = budget
-        self._rng = random.Random()
-        self._expiries: OrderedDict[str, datetime] = OrderedDict()
-        self._home = self  # a derived client's (``with_options``) is its parent's
+        # A derived client's (``with_options``) shares its home's state: link expiries,
+        # the jitter source and the watcher of every await_completion.
+        self._home: Sessions = self if home is None else home
+        self._rng: random.Random = random.Random() if home is None else home._rng
+        self._expiries: OrderedDict[str, datetime] = (
+            OrderedDict() if home is None else home._expiries
+        )
         self._shared_watcher: SharedWatcher | None = None
 
     @property
@@ -79,11 +90,7 @@ class Sessions:
 
     def _derive(self, transport: Transport) -> Sessions:
         """These sessions over another transport, sharing link expiries and the watcher."""
-        child = Sessions(transport, self._clock, self._budget)
-        child._home = self._home
-        child._rng = self._home._rng
-        child._expiries = self._home._expiries
-        return child
+        return Sessions(transport, self._clock, self._budget, home=self._home)
 
     # -- creating -------------------------------------------------------------------------
 
