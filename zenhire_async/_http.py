@@ -5,7 +5,9 @@ For each request it waits for a free connection of the client's pool (in its own
 that the per-attempt timeout only runs once the attempt can start), takes a pacing token,
 sends with a per-attempt timeout, maps failures to
 the error tree, retries what :class:`RetryPolicy` allows, pauses the whole client on a 429, and
-logs one redacted DEBUG line per attempt. Redirects are never followed automatically: aiohttp
+logs one redacted DEBUG line per attempt (the full path sent) and one INFO line per call.
+A derived transport (``with_options``) has its own timeout, retries and headers over its
+home's session, pool gate, pacer and loop. Redirects are never followed automatically: aiohttp
 would forward ``X-API-Key`` to whatever origin a ``Location`` names. Same-origin redirects of a
 GET are followed here by hand; any other redirect is an error.
 """
