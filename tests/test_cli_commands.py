@@ -268,7 +268,11 @@ async def test_verbose_logs_every_request_redacted(emu: Emulator, capsys: Captur
     _completed_session(emu, persona, "ats-1")
     code, out, err = await zenhire(emu, capsys, "sessions", "list", "-v")
     assert code == 0 and "ats-1" in out
-    (line,) = [line for line in err.splitlines() if "GET /api/v1/interview/sessions" in line]
+    (line,) = [
+        line
+        for line in err.splitlines()
+        if "GET /api/v1/interview/sessions" in line and "DEBUG" in line
+    ]
     assert "DEBUG zenhire_async" in line and "-> 200" in line and "request_id=req_" in line
     assert emu.api_key not in err
     code, _, err = await zenhire(emu, capsys, "sessions", "list")

@@ -78,7 +78,7 @@ def test_create_session_body_and_path_quoting() -> None:
     }
     with pytest.raises(ValueError, match="persona_id"):
         proto.create_session("../x/y", consent_mode="explicit")
-    assert proto.get_session("a b?").path.endswith("/sessions/a%20b%3F")
+    assert proto.get_session("a%b?").path.endswith("/sessions/a%25b%3F")
 
 
 def test_session_filters_render_every_parameter() -> None:

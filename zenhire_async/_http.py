@@ -5,7 +5,9 @@ For each request it waits for a free connection of the client's pool (in its own
 that the per-attempt timeout only runs once the attempt can start), takes a pacing token,
 sends with a per-attempt timeout, maps failures to
 the error tree, retries what :class:`RetryPolicy` allows, pauses the whole client on a 429, and
-logs one redacted DEBUG line per attempt. Redirects are never followed automatically: aiohttp
+logs one redacted DEBUG line per attempt (the full path sent) and one INFO line per call.
+A derived transport (``with_options``) has its own timeout, retries and headers over its
+home's session, pool gate, pacer and loop. Redirects are never followed automatically: aiohttp
 would forward ``X-API-Key`` to whatever origin a ``Location`` names. Same-origin redirects of a
 GET are followed here by hand (at most 5, each paced). A recording or transcript may also be
 served from a storage origin, by a redirect or by a JSON ``{"url": ...}`` answer: that origin
@@ -25,10 +27,12 @@ raised outside the ``except`` block (no ``__cause__``, no ``__context__``), and
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import itertools
 import logging
 import platform
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +40,7 @@ from typing import TypeVar
 
 import aiohttp
 import anyio
+from multidict import CIMultiDict
 from yarl import URL
 
 from ._limits import DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY, is_json, read_capped
@@ -175,34 +180,37 @@ class Transport:
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        headers: Mapping[str, str] | None = None,
+        proxy: URL | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._api_key = api_key
         self._max_body = max_response_bytes
         self._base_url = base_url
-        self._timeout = timeout
-        self._retry = retry
         self.pacer = pacer
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
         self._root = base_url.path.rstrip("/")
-        # Built once: each request reuses them (they are immutable).
-        self._timeouts = {
-            False: aiohttp.ClientTimeout(total=timeout),
-            True: aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
-        }
-        # Built once (aiohttp copies what it is given). A session of our own sends the fixed
-        # headers by default, so that a request adds only its own; a borrowed one gets all.
-        fixed = {} if session is None else {"Accept": "application/json", "User-Agent": USER_AGENT}
-        self._header_sets = {
-            (authenticated, has_body): {
-                **fixed,
-                **({"X-API-Key": api_key} if authenticated else {}),
-                **({"Content-Type": "application/json"} if has_body else {}),
-            }
-            for authenticated in (False, True)
-            for has_body in (False, True)
-        }
+        # The proxy's credentials travel in a header, never in the URL aiohttp keeps (and
+        # would show in its errors): to the proxy in CONNECT for https, on the request
+        # itself for plain http (the proxy sees it; no origin server does).
+        self._proxy = proxy.with_user(None) if proxy is not None else None
+        self._proxy_headers: dict[str, str] | None = None
+        self._proxy_request_auth: str | None = None
+        if proxy is not None and (proxy.user is not None or proxy.password is not None):
+            pair = f"{proxy.user or ''}:{proxy.password or ''}".encode()
+            auth = "Basic " + base64.b64encode(pair).decode("ascii")
+            if base_url.scheme == "https":
+                self._proxy_headers = {"Proxy-Authorization": auth}
+            else:
+                self._proxy_request_auth = auth
+        self._ssl_context = ssl_context
+        # A derived transport (``with_options``) shares its home's session, pool gate and
+        # loop, and is closed when its parent is.
+        self._parent: Transport | None = None
+        self._home: Transport = self
+        self._configure(timeout, retry, CIMultiDict(headers or {}))
         # A storage origin gets these and nothing else of ours (no key, no extra header).
         self._storage_headers = {"Accept": "*/*", "User-Agent": USER_AGENT}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -210,10 +218,65 @@ class Transport:
         self._slots: anyio.Semaphore | None = None
         self._gate_built = False
 
+    def _configure(self, timeout: float, retry: RetryPolicy, headers: CIMultiDict[str]) -> None:
+        self._timeout = timeout
+        self._retry = retry
+        self._extra_headers = headers
+        # Built once: each request reuses them (they are immutable).
+        self._timeouts = {
+            False: aiohttp.ClientTimeout(total=timeout),
+            True: aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
+        }
+        # Built once (aiohttp copies what it is given). A session of our own sends the fixed
+        # headers by default, so that a request adds only its own; a borrowed one gets all.
+        # The caller's default headers go over the fixed ones, names case-insensitive.
+        fixed = (
+            {} if self._owns_session else {"Accept": "application/json", "User-Agent": USER_AGENT}
+        )
+        self._header_sets: dict[tuple[bool, bool], CIMultiDict[str]] = {}
+        for authenticated in (False, True):
+            for has_body in (False, True):
+                merged = CIMultiDict(fixed)
+                merged.update(headers)
+                if authenticated:
+                    merged["X-API-Key"] = self._api_key
+                if has_body:
+                    merged["Content-Type"] = "application/json"
+                if self._proxy_request_auth is not None:
+                    merged["Proxy-Authorization"] = self._proxy_request_auth
+                self._header_sets[authenticated, has_body] = merged
+
+    def derive(
+        self, *, timeout: float, retry: RetryPolicy, headers: Mapping[str, str]
+    ) -> Transport:
+        """A transport with other options over this one's session, pool, pacer and loop.
+
+        ``headers`` merge over this transport's (names case-insensitive). Closing the
+        derived transport closes nothing; closing this one makes the derived one unusable.
+        """
+        child = Transport.__new__(Transport)
+        child.__dict__.update(self.__dict__)
+        merged = CIMultiDict(self._extra_headers)
+        merged.update(headers)
+        child._configure(timeout, retry, merged)
+        child._parent = self
+        child._closed = False
+        return child
+
+    @property
+    def timeout(self) -> float:
+        """The per-attempt timeout in seconds."""
+        return self._timeout
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How failed attempts are retried."""
+        return self._retry
+
     @property
     def closed(self) -> bool:
-        """Whether :meth:`aclose` has been called."""
-        return self._closed
+        """Whether :meth:`aclose` has been called, on this transport or on its parent."""
+        return self._closed or (self._parent is not None and self._parent.closed)
 
     def check_usable(self) -> None:
         """Raise ``RuntimeError`` when closed or first used in another event loop.
@@ -222,12 +285,14 @@ class Transport:
         watches, bulk invites, downloads) call it before they start, so that a second
         loop gets this clear error up front rather than from deep inside a task group.
         """
-        if self._closed:
+        if self.closed:
             raise RuntimeError("this ZenHireClient is closed; create a new one")
         loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif self._loop is not loop:
+        home = self._home
+        if home._loop is None:
+            home._loop = loop
+        self._loop = home._loop
+        if home._loop is not loop:
             raise RuntimeError(
                 "this ZenHireClient was first used in another event loop; "
                 "create one client per event loop"
@@ -235,13 +300,17 @@ class Transport:
 
     def _client_session(self) -> aiohttp.ClientSession:
         self.check_usable()
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+        home = self._home
+        if home._session is None:
+            home._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=home._max_connections,
+                    ssl=home._ssl_context if home._ssl_context is not None else True,
+                ),
                 headers={"Accept": "application/json", "User-Agent": USER_AGENT},
                 auto_decompress=True,
             )
-        return self._session
+        return home._session
 
     async def _take_slot(self) -> anyio.Semaphore | None:
         """Take a place in the connection pool; the caller releases it after the attempt.
@@ -254,14 +323,15 @@ class Transport:
         has one (``None``: no gate). A free place is taken without an await (every request
         pays this; ``acquire_nowait`` costs a tenth of ``async with``).
         """
-        if not self._gate_built:
-            limit = self._max_connections
-            if not self._owns_session:
-                connector = self._session.connector if self._session is not None else None
+        home = self._home
+        if not home._gate_built:
+            limit = home._max_connections
+            if not home._owns_session:
+                connector = home._session.connector if home._session is not None else None
                 limit = connector.limit if connector is not None else 0
-            self._slots = anyio.Semaphore(limit, fast_acquire=True) if limit > 0 else None
-            self._gate_built = True
-        gate = self._slots
+            home._slots = anyio.Semaphore(limit, fast_acquire=True) if limit > 0 else None
+            home._gate_built = True
+        gate = home._slots
         if gate is not None:
             try:
                 gate.acquire_nowait()
@@ -270,16 +340,21 @@ class Transport:
         return gate
 
     async def aclose(self) -> None:
-        """Close the session if we created it (a borrowed one is left to its owner)."""
+        """Close the session if we created it (a borrowed one is left to its owner).
+
+        A derived transport is only marked closed: its session is its home's.
+        """
         self._closed = True
+        if self._home is not self:
+            return
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
 
-    def _headers(self, spec: RequestSpec) -> dict[str, str]:
+    def _headers(self, spec: RequestSpec) -> CIMultiDict[str]:
         return self._header_sets[spec.authenticated, spec.body is not None]
 
-    def _hop_headers(self, spec: RequestSpec, *, stream: bool, offsite: bool) -> dict[str, str]:
+    def _hop_headers(self, spec: RequestSpec, *, stream: bool, offsite: bool) -> Mapping[str, str]:
         """The headers of one hop: a storage origin gets only Accept and User-Agent; a
         streamed body is asked uncompressed, so that its Content-Length is its size."""
         headers = self._storage_headers if offsite else self._headers(spec)
@@ -327,6 +402,8 @@ class Transport:
                     data=None if offsite else spec.body,
                     # Not a local variable: a traceback formatted with its locals shows them.
                     headers=self._hop_headers(spec, stream=stream, offsite=offsite),
+                    proxy=self._proxy,
+                    proxy_headers=self._proxy_headers,
                     timeout=timeout,
                     allow_redirects=False,
                 )
@@ -418,26 +495,52 @@ class Transport:
     async def _call(self, spec: RequestSpec, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it succeeds or the retry policy gives up; raise the last error."""
         delays = self._retry.delays()
+        started = anyio.current_time()
         for number in itertools.count(1):
             try:
-                return await attempt()
+                result = await attempt()
             except ZenHireError as error:
                 _detach(error)
                 self._note_failure(error)
                 if number > self._retry.max_retries or not self._retry.should_retry(
                     error, idempotent=spec.idempotent
                 ):
+                    self._log_call(spec, started, number, error)
                     raise
                 delay = self._retry.delay_for(error, next(delays))
                 logger.debug(
                     "retrying %s %s in %.2fs (attempt %d failed)",
                     spec.method,
-                    spec.path,
+                    self._root + spec.path,
                     delay,
                     number,
                 )
+            else:
+                self._log_call(spec, started, number, None)
+                return result
             await anyio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _log_call(
+        self, spec: RequestSpec, started: float, attempts: int, error: ZenHireError | None
+    ) -> None:
+        """One INFO line per call (``ZENHIRE_LOG=info``); DEBUG adds one per attempt."""
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        if error is None:
+            outcome = "ok"
+        else:
+            status = error.status if isinstance(error, APIError) else None
+            outcome = type(error).__name__ + (f" ({status})" if status is not None else "")
+        logger.info(
+            "%s %s -> %s in %.1fms (%d attempt%s)",
+            spec.method,
+            self._root + spec.path,
+            outcome,
+            (anyio.current_time() - started) * 1000,
+            attempts,
+            "" if attempts == 1 else "s",
+        )
 
     async def send(self, spec: RequestSpec) -> Response:
         """Send ``spec`` (with retries) and return the whole successful response."""
@@ -512,7 +615,7 @@ class Transport:
         logger.debug(
             "%s %s -> %s elapsed=%.1fms request_id=%s%s",
             spec.method,
-            spec.path,
+            self._root + spec.path,
             outcome,
             elapsed_ms,
             request_id or "-",

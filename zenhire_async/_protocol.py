@@ -205,7 +205,7 @@ class SessionFilters:
         """Check each filter and keep the query parameters in a stable order."""
         params: list[tuple[str, str]] = []
         if status is not None:
-            params.append(("status", _require_text("status", status)))
+            params.append(("status", v.check_status(status)))
         if persona_id is not None:
             params.append(("persona_id", v.require_id("persona_id", persona_id)))
         if candidate_ref is not None:
@@ -222,12 +222,6 @@ class SessionFilters:
         if created_before is not None:
             params.append(("created_before", format_timestamp(created_before, "created_before")))
         return cls(tuple(params))
-
-
-def _require_text(field_name: str, value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{field_name} must be a non-empty string, got {value!r}")
-    return value
 
 
 def _page_params(limit: int, offset: int, cursor: str | None) -> Params:

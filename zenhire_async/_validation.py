@@ -22,6 +22,7 @@ __all__ = [
     "MAX_SYSTEM_PROMPT",
     "MAX_TAGS",
     "MAX_TAG_LENGTH",
+    "SESSION_STATUSES",
     "MetadataValue",
     "check_candidate_ref",
     "check_consent_mode",
@@ -29,6 +30,7 @@ __all__ = [
     "check_metadata",
     "check_offset",
     "check_persona_fields",
+    "check_status",
     "check_tags",
     "require_id",
 ]
@@ -45,6 +47,7 @@ MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
 MAX_PAGE_LIMIT = 100
 CONSENT_MODES = frozenset({"explicit", "integrator"})
+SESSION_STATUSES = frozenset({"initiated", "active", "completed", "failed"})
 
 MetadataValue = str | int | float | bool
 
@@ -56,10 +59,24 @@ def _require_str(field: str, value: object) -> str:
 
 
 def require_id(field: str, value: object) -> str:
-    """A path id: a non-empty string without ``/`` (it goes into the URL path)."""
+    """A path id: one non-empty URL path segment (DESIGN §4's id rule).
+
+    Refused (``ValueError``): the empty string, ``.`` and ``..`` (a URL would resolve them
+    to another route: ``sessions.create("..")`` posted to ``/sessions``), anything with a
+    ``/``, whitespace or a control character. The one check of every persona and session
+    id a method takes, run before any request.
+    """
     text = _require_str(field, value)
-    if not text or "/" in text or text.strip() != text:
-        raise ValueError(f"{field} must be a non-empty id without '/' or spaces, got {text!r}")
+    if (
+        not text
+        or text in (".", "..")
+        or "/" in text
+        or any(ch.isspace() or not ch.isprintable() for ch in text)
+    ):
+        raise ValueError(
+            f"{field} must be one non-empty path segment (no '/', not '.' or '..', no "
+            f"whitespace or control characters), got {text[:80]!r}"
+        )
     return text
 
 
@@ -92,6 +109,14 @@ def check_consent_mode(consent_mode: object) -> str:
     if consent_mode not in CONSENT_MODES:
         raise ValueError(f"consent_mode must be 'explicit' or 'integrator', got {consent_mode!r}")
     return str(consent_mode)
+
+
+def check_status(status: object) -> str:
+    """A status filter must be one of the documented statuses (``SessionStatusName``)."""
+    if status not in SESSION_STATUSES:
+        names = ", ".join(repr(s) for s in sorted(SESSION_STATUSES))
+        raise ValueError(f"status must be one of {names}, got {status!r}")
+    return str(status)
 
 
 def check_candidate_ref(candidate_ref: object) -> str:

@@ -69,7 +69,7 @@ from ._journal import (
 from ._retry import RetryPolicy
 from ._rowset import row_key, row_marker
 from .errors import BulkInviteError, DecodeError, ZenHireError
-from .models import BulkFailure, BulkInviteReport, BulkProgress, Candidate
+from .models import BulkFailure, BulkInviteReport, BulkProgress, Candidate, ConsentModeName
 
 if TYPE_CHECKING:
     from .resources.sessions import Sessions
@@ -106,7 +106,7 @@ class _BulkJob:
         sessions: Sessions,
         clock: LoopWallClock,
         persona_id: str,
-        consent_mode: str,
+        consent_mode: ConsentModeName,
         journal: JournalWriter,
         state: ResumeState,
         concurrency: int,
@@ -403,7 +403,7 @@ async def bulk_invite(
     persona_id: str,
     candidates: Iterable[CandidateInput] | AsyncIterable[CandidateInput],
     *,
-    consent_mode: str,
+    consent_mode: ConsentModeName,
     journal: str | os.PathLike[str],
     concurrency: int = 8,
     on_progress: OnProgress | None = None,

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
+import re
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
+from typing import TypeAlias
 
 import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
 from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport, check_base_url
+from ._log_env import configure_from_env
+from ._network_env import ca_context, check_proxy, environment_proxy
 from ._pacing import RequestPacer
 from ._redact import redact_key
 from ._retry import RetryPolicy
@@ -17,13 +26,73 @@ from .models import JSONObject
 from .resources import Personas, Sessions
 from .watching import PollBudget
 
-__all__ = ["DEFAULT_BASE_URL", "ZenHireClient"]
+__all__ = ["DEFAULT_BASE_URL", "EventHook", "ZenHireClient"]
+
+logger = logging.getLogger("zenhire_async")
 
 DEFAULT_BASE_URL = "https://platform.zenhire.ai"
 """The platform root; the SDK appends ``/api/v1/interview``."""
 
 DOCUMENTED_RATE_LIMIT = 500
 """The per-key budget in requests per minute; polling plans against it when pacing is off."""
+
+EventHook: TypeAlias = Callable[[object], object]
+"""A hook that ``on_event=`` takes: called with each event (see ``zenhire_async.events``)."""
+
+# A base_url naming the API rather than the platform root: the SDK appends the prefix itself.
+_API_SUFFIXES = (proto.API_PREFIX, "/api/v1")
+_REFUSED_HEADERS = frozenset({"x-api-key", "host", "content-length"})
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+
+
+def _check_headers(headers: Mapping[str, str] | None) -> CIMultiDict[str]:
+    """Default headers: valid names and values, none of the ones the SDK must set itself."""
+    if headers is None:
+        return CIMultiDict()
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
+    checked: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"headers: {name!r} is not a valid header name")
+        if name.lower() in _REFUSED_HEADERS:
+            raise ValueError(
+                f"headers: {name!r} is set by the client itself and cannot be overridden "
+                "(X-API-Key comes from api_key=, Host from base_url=)"
+            )
+        if not isinstance(value, str):
+            raise TypeError(f"headers[{name!r}] must be a string, not {type(value).__name__}")
+        if any(ch in value for ch in "\r\n\0"):
+            raise ValueError(f"headers[{name!r}] contains a line break or NUL")
+        checked[name] = value
+    return checked
+
+
+def _check_hooks(on_event: EventHook | Sequence[EventHook] | None) -> tuple[EventHook, ...]:
+    if on_event is None:
+        return ()
+    hooks = (on_event,) if callable(on_event) else tuple(on_event)
+    for hook in hooks:
+        if not callable(hook):
+            raise TypeError(f"on_event must be a callable or a list of them, got {hook!r}")
+    return hooks
+
+
+def _platform_root(url: URL) -> URL:
+    """``base_url`` as the platform root: a trailing ``/api/v1/interview`` or ``/api/v1`` goes."""
+    path = url.path.rstrip("/")
+    for suffix in _API_SUFFIXES:
+        if path == suffix or path.endswith(suffix):
+            root = url.with_path(path[: -len(suffix)])
+            logger.debug(
+                "base_url %s ends in %s: using %s as the platform root (the SDK appends %s)",
+                url,
+                suffix,
+                root,
+                proto.API_PREFIX,
+            )
+            return root
+    return url
 
 
 class ZenHireClient:
@@ -33,11 +102,18 @@ class ZenHireClient:
     share it across the tasks of that loop: it paces every request through one token bucket
     of ``rate_limit_per_minute`` (the key's documented budget; ``None`` turns pacing off).
 
-    ``api_key`` defaults to ``$ZENHIRE_API_KEY``, ``base_url`` (the platform root) to
-    ``$ZENHIRE_BASE_URL`` or ``https://platform.zenhire.ai``. ``timeout`` bounds each attempt
-    (for recordings: each read), ``max_retries`` the retries of one call. A borrowed aiohttp
-    ``session`` is used as is and never closed by the client. ``polling_share`` is the part of
-    the request rate that waiting (``await_completion``, ``watch``) may use.
+    ``api_key`` defaults to ``$ZENHIRE_API_KEY``, ``base_url`` (the platform root; a trailing
+    ``/api/v1/interview`` or ``/api/v1`` is dropped) to ``$ZENHIRE_BASE_URL`` or
+    ``https://platform.zenhire.ai``. ``timeout`` bounds each attempt (for recordings: each
+    read), ``max_retries`` the retries of one call. ``headers`` are sent with every request
+    (``X-API-Key``, ``Host`` and ``Content-Length`` are refused). ``proxy`` routes every
+    request through an http(s) proxy; with ``trust_env`` (default) ``HTTPS_PROXY`` /
+    ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` and ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are
+    honoured as httpx does. A borrowed aiohttp ``session`` is used as is (its own proxy and
+    TLS settings; ``proxy=`` is refused with it) and never closed by the client.
+    ``polling_share`` is the part of the request rate that waiting (``await_completion``,
+    ``watch``) may use. ``on_event`` takes a hook or a list of hooks for the client's events.
+    For other options on some calls, see :meth:`with_options`.
     ``max_response_bytes`` caps every non-streamed body, counted once decompressed (a larger
     one raises ``ResponseTooLargeError``); recordings are streamed and have no cap.
     """
@@ -55,15 +131,19 @@ class ZenHireClient:
         allow_insecure_http: bool = False,
         polling_share: float = 0.5,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        headers: Mapping[str, str] | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        on_event: EventHook | Sequence[EventHook] | None = None,
     ) -> None:
+        configure_from_env(logger)
         key = api_key if api_key is not None else os.environ.get("ZENHIRE_API_KEY")
         if not key or not key.strip():
             raise ValueError("no API key: pass ZenHireClient(api_key=...) or set ZENHIRE_API_KEY")
         if any(ch.isspace() for ch in key) or not key.isprintable():
             raise ValueError("the API key contains whitespace or unprintable characters")
         root = base_url or os.environ.get("ZENHIRE_BASE_URL") or DEFAULT_BASE_URL
-        if not isinstance(timeout, int | float) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        _check_timeout(timeout)
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f"max_connections must be a positive integer, got {max_connections!r}")
         if (
@@ -74,18 +154,35 @@ class ZenHireClient:
             raise ValueError(
                 f"max_response_bytes must be a positive integer, got {max_response_bytes!r}"
             )
+        default_headers = _check_headers(headers)
+        self._hooks = _check_hooks(on_event)
+        platform = _platform_root(check_base_url(root, allow_insecure_http=allow_insecure_http))
+        if session is not None and proxy is not None:
+            raise ValueError(
+                "proxy= is not used with a borrowed session=: configure the proxy on that "
+                "aiohttp.ClientSession (session.request takes proxy=), or drop session="
+            )
+        proxy_url: URL | None = None
+        if proxy is not None:
+            proxy_url = check_proxy(proxy)
+        elif trust_env and session is None:
+            proxy_url = environment_proxy(platform)
         self._key_hint = redact_key(key)
-        self.base_url = str(check_base_url(root, allow_insecure_http=allow_insecure_http))
+        self.base_url = str(platform)
         self._clock = LoopWallClock()
+        self._parent: ZenHireClient | None = None
         self._transport = Transport(
             api_key=key,
-            base_url=check_base_url(root, allow_insecure_http=allow_insecure_http),
+            base_url=platform,
             timeout=float(timeout),
             retry=RetryPolicy(max_retries=max_retries),
             pacer=None if rate_limit_per_minute is None else RequestPacer(rate_limit_per_minute),
             session=session,
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
+            headers=default_headers,
+            proxy=proxy_url,
+            ssl_context=ca_context() if trust_env and session is None else None,
         )
         self.personas = Personas(self._transport)
         """Interviewer personas."""
@@ -93,9 +190,50 @@ class ZenHireClient:
         self.sessions = Sessions(self._transport, self._clock, budget)
         """Interview sessions: links, status, waiting, results."""
 
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        on_event: EventHook | Sequence[EventHook] | None = None,
+    ) -> ZenHireClient:
+        """A client with other options that shares this one's pool, pacing and watcher.
+
+        ``fast = zh.with_options(timeout=5.0, max_retries=0)`` then ``await
+        fast.sessions.get(sid)``: this is how to give some calls their own options (the
+        methods take none per call). Options not given are this client's; ``headers``
+        merge over this client's (names case-insensitive; the same ones are refused);
+        ``on_event`` hooks are added to this client's. Cheap enough to make per request.
+        Closing the derived client closes nothing; closing this one makes the derived one
+        unusable (``RuntimeError``), as does closing the derived one itself. Waits
+        (``await_completion``) join this client's shared watcher and poll with its options.
+        """
+        if timeout is not None:
+            _check_timeout(timeout)
+        retry = self._transport.retry_policy
+        if max_retries is not None:
+            retry = dataclasses.replace(retry, max_retries=max_retries)
+        transport = self._transport.derive(
+            timeout=float(timeout) if timeout is not None else self._transport.timeout,
+            retry=retry,
+            headers=_check_headers(headers),
+        )
+        child = ZenHireClient.__new__(ZenHireClient)
+        child._hooks = self._hooks + _check_hooks(on_event)
+        child._key_hint = self._key_hint
+        child.base_url = self.base_url
+        child._clock = self._clock
+        child._parent = self
+        child._transport = transport
+        child.personas = Personas(transport)
+        child.sessions = self.sessions._derive(transport)
+        return child
+
     def __repr__(self) -> str:
         state = "closed" if self._transport.closed else "open"
-        return f"<ZenHireClient {self.base_url} key={self._key_hint} {state}>"
+        derived = " derived" if self._parent is not None else ""
+        return f"<ZenHireClient{derived} {self.base_url} key={self._key_hint} {state}>"
 
     @property
     def closed(self) -> bool:
@@ -118,9 +256,12 @@ class ZenHireClient:
     async def aclose(self) -> None:
         """Close the client's HTTP session (a borrowed one stays open). Idempotent.
 
-        Waits still running in other tasks (``await_completion``) are woken and raise.
+        Waits still running in other tasks (``await_completion``) are woken and raise. A
+        client from :meth:`with_options` only stops being usable: the session and the waits
+        are its parent's.
         """
-        self.sessions._close()
+        if self._parent is None:
+            self.sessions._close()
         await self._transport.aclose()
 
     async def health(self) -> JSONObject:
@@ -132,3 +273,8 @@ class ZenHireClient:
         """``GET /api/v1/credits``: the client's credit balance, as the server sent it."""
         response = await self._transport.send(proto.credits())
         return proto.decode(proto.JSON_OBJECT, response.body, "credits")
+
+
+def _check_timeout(timeout: object) -> None:
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar, Generic, TypeAlias, TypeVar, Union
+from typing import ClassVar, Generic, Literal, TypeAlias, TypeVar, Union
 
 import msgspec
 from msgspec.structs import force_setattr
@@ -27,6 +27,7 @@ __all__ = [
     "BulkProgress",
     "Candidate",
     "ConsentMode",
+    "ConsentModeName",
     "Feedback",
     "JSONObject",
     "JSONValue",
@@ -38,6 +39,7 @@ __all__ = [
     "SessionPersona",
     "SessionSource",
     "SessionStatus",
+    "SessionStatusName",
     "SessionSummary",
     "Transcript",
     "TranscriptTurn",
@@ -55,6 +57,13 @@ T = TypeVar("T")
 
 DEFAULT_LINK_LIFETIME = timedelta(days=7)
 """How long an unused candidate link admits its candidate when the server did not say."""
+
+
+SessionStatusName = Literal["initiated", "active", "completed", "failed"]
+"""The documented statuses, for signatures: a typo'd ``status=`` fails type checking."""
+
+ConsentModeName = Literal["explicit", "integrator"]
+"""The consent modes, for signatures: a typo'd ``consent_mode=`` fails type checking."""
 
 
 class SessionStatus(enum.StrEnum):

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TypedDict
 
-from .. import SessionDetail, SessionStatus, SessionSummary, ZenHireClient
+from .. import SessionDetail, SessionStatus, SessionStatusName, SessionSummary, ZenHireClient
 from ._errors import UsageError
 from ._format import cell, duration, more_hint, parse_timestamp, timestamp
 from ._options import id_arg, page_options
@@ -33,7 +33,7 @@ def _cells(s: SessionSummary) -> list[str]:
 
 
 class _Filters(TypedDict):
-    status: str | None
+    status: SessionStatusName | None
     persona_id: str | None
     candidate_ref: str | None
     project_id: str | None

@@ -21,16 +21,18 @@ from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_at
 from .._recording import OnProgress as OnDownloadProgress
 from .._retry import RetryPolicy
 from .._sweep import TRANSIENT_ERRORS
-from .._validation import MetadataValue
+from .._validation import MetadataValue, require_id
 from .._watch_book import WatchBook, WatchState
 from ..bulk import CandidateInput, bulk_invite
 from ..bulk import OnProgress as OnBulkProgress
 from ..errors import WaitTimeout
 from ..models import (
     BulkInviteReport,
+    ConsentModeName,
     Page,
     SessionDetail,
     SessionInvite,
+    SessionStatusName,
     SessionSummary,
     Transcript,
 )
@@ -57,13 +59,38 @@ _KNOWN_EXPIRIES_MAX = 2_000
 class Sessions:
     """Interview sessions: one per candidate, each with its own candidate link."""
 
-    def __init__(self, transport: Transport, clock: LoopWallClock, budget: PollBudget) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        clock: LoopWallClock,
+        budget: PollBudget,
+        *,
+        home: Sessions | None = None,
+    ) -> None:
         self._transport = transport
         self._clock = clock
         self._budget = budget
-        self._rng = random.Random()
-        self._expiries: OrderedDict[str, datetime] = OrderedDict()
-        self._shared: SharedWatcher | None = None
+        # A derived client's (``with_options``) shares its home's state: link expiries,
+        # the jitter source and the watcher of every await_completion.
+        self._home: Sessions = self if home is None else home
+        self._rng: random.Random = random.Random() if home is None else home._rng
+        self._expiries: OrderedDict[str, datetime] = (
+            OrderedDict() if home is None else home._expiries
+        )
+        self._shared_watcher: SharedWatcher | None = None
+
+    @property
+    def _shared(self) -> SharedWatcher | None:
+        """The watcher of every ``await_completion`` of this client and its derived ones."""
+        return self._home._shared_watcher
+
+    @_shared.setter
+    def _shared(self, watcher: SharedWatcher | None) -> None:
+        self._home._shared_watcher = watcher
+
+    def _derive(self, transport: Transport) -> Sessions:
+        """These sessions over another transport, sharing link expiries and the watcher."""
+        return Sessions(transport, self._clock, self._budget, home=self._home)
 
     # -- creating -------------------------------------------------------------------------
 
@@ -71,7 +98,7 @@ class Sessions:
         self,
         persona_id: str,
         *,
-        consent_mode: str,
+        consent_mode: ConsentModeName,
         candidate_ref: str | None = None,
         tags: Sequence[str] | None = None,
         metadata: Mapping[str, MetadataValue] | None = None,
@@ -101,7 +128,7 @@ class Sessions:
         persona_id: str,
         candidates: Iterable[CandidateInput] | AsyncIterable[CandidateInput],
         *,
-        consent_mode: str,
+        consent_mode: ConsentModeName,
         journal: str | os.PathLike[str],
         concurrency: int = 8,
         on_progress: OnBulkProgress | None = None,
@@ -155,7 +182,7 @@ class Sessions:
     async def list(
         self,
         *,
-        status: str | None = None,
+        status: SessionStatusName | None = None,
         persona_id: str | None = None,
         candidate_ref: str | None = None,
         project_id: str | None = None,
@@ -183,7 +210,7 @@ class Sessions:
     def iter(
         self,
         *,
-        status: str | None = None,
+        status: SessionStatusName | None = None,
         persona_id: str | None = None,
         candidate_ref: str | None = None,
         project_id: str | None = None,
@@ -237,7 +264,7 @@ class Sessions:
             raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
         self._transport.check_usable()  # closed, or another loop: before any shared state
         if self._shared is None:
-            self._shared = SharedWatcher(self._sweeper(), self._clock, WatchBook())
+            self._shared = SharedWatcher(self._home._sweeper(), self._clock, WatchBook())
         deadline = None if timeout is None else anyio.current_time() + timeout
         last = await self._shared.wait(
             session_id,
@@ -281,6 +308,8 @@ class Sessions:
         and never more than the client's ``polling_share`` of the request rate. Pass a
         saved ``WatchState`` (from ``.state()``) to resume in a new process.
         """
+        if not isinstance(session_ids, WatchState | str):  # a str: new_book's TypeError
+            session_ids = [require_id("session_id", sid) for sid in session_ids]
         book = new_book(session_ids, known_expiry=self._expiries.get, now=_now())
         return SessionWatch(self._sweeper(), book, self._clock, timeout)
 

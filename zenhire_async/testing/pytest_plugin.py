@@ -36,7 +36,9 @@ async def zenhire_client(zenhire_emulator: Emulator) -> AsyncIterator[ZenHireCli
     """A ``ZenHireClient`` pointed at ``zenhire_emulator`` with its default key."""
     from zenhire_async.client import ZenHireClient
 
+    # trust_env=False: the emulator is on loopback, which a CI machine's HTTP_PROXY would
+    # otherwise capture (NO_PROXY rarely lists 127.0.0.1).
     async with ZenHireClient(
-        api_key=zenhire_emulator.api_key, base_url=zenhire_emulator.base_url
+        api_key=zenhire_emulator.api_key, base_url=zenhire_emulator.base_url, trust_env=False
     ) as client:
         yield client
