@@ -51,7 +51,7 @@ async def test_bad_statuses_consent_modes_and_ids_exit_2_with_nothing_sent(
         ["invite", "--persona", "a/b", "--csv", "c.csv", "--consent", "explicit"],
     ):
         err = await _usage_error(emu, capsys, *argv)
-        assert "must be a non-empty id" in err, argv
+        assert "must be one non-empty path segment" in err, argv
 
 
 async def test_created_after_later_than_created_before_exits_2(

@@ -134,6 +134,11 @@ def _connection_error(exc: BaseException, *, timeout: float) -> APIConnectionErr
             f"could not connect: {exc.os_error.strerror or type(exc.os_error).__name__}",
             request_sent=False,
         )
+    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy refused the tunnel
+        what = shorten(redact(str(exc.message)), 300)
+        return APIConnectionError(
+            f"the proxy refused the connection: HTTP {exc.status} {what}", request_sent=False
+        )
     if isinstance(exc, aiohttp.ClientResponseError):  # the answer was not valid HTTP
         what = shorten(redact(str(exc.message)), 300)
         return APIConnectionError(f"the server sent a malformed HTTP answer: {what}")
