@@ -20,7 +20,7 @@ import platform
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import aiohttp
 import anyio
@@ -32,6 +32,9 @@ from ._redact import redact
 from ._retry import RetryPolicy
 from ._version import __version__
 from .errors import APIConnectionError, APIError, APITimeoutError, ZenHireError
+
+if TYPE_CHECKING:
+    from ._events_dispatch import EventDispatcher
 
 __all__ = ["Response", "Transport", "check_base_url"]
 
@@ -109,7 +112,9 @@ class Transport:
         pacer: RequestPacer | None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
+        events: EventDispatcher | None = None,
     ) -> None:
+        self.events = events  # None when no hook listens: every emit checks that first
         self._api_key = api_key
         self._base_url = base_url
         self._timeout = timeout
@@ -229,7 +234,8 @@ class Transport:
 
     async def _pace(self) -> None:
         if self.pacer is not None:
-            await self.pacer.acquire()
+            events = self.events
+            await self.pacer.acquire(None if events is None else events.pacing_waited)
 
     def _note_failure(self, error: ZenHireError) -> None:
         if self.pacer is not None and isinstance(error, APIError) and error.status == 429:
@@ -238,7 +244,7 @@ class Transport:
             self.pacer.pause(min(wait, self._retry.max_retry_after))
 
     async def _open(  # noqa: RET503 - the loop returns or raises; _refuse_redirect raises
-        self, spec: RequestSpec, *, stream: bool
+        self, spec: RequestSpec, *, stream: bool, attempt: int = 1
     ) -> aiohttp.ClientResponse:
         """One attempt (with same-origin redirects): a successful response, body unread.
 
@@ -254,9 +260,12 @@ class Transport:
         if spec.params:
             url = url.with_query(list(spec.params))
         timeout = self._timeouts[stream]
+        events = self.events
         for hop in range(_MAX_REDIRECTS + 1):
             if hop:
                 await self._pace()  # a followed redirect is one more request to the server
+            elif events is not None:
+                events.request_sent(spec, attempt)
             try:
                 resp = await session.request(
                     spec.method,
@@ -268,6 +277,9 @@ class Transport:
                 )
                 if resp.status < 400 and resp.status not in _REDIRECT_STATUSES:
                     self._log(spec, started, resp.status, resp.headers.get("X-Request-Id"))
+                    if events is not None:
+                        request_id = resp.headers.get("X-Request-Id")
+                        events.response_received(spec, attempt, resp.status, started, request_id)
                     return resp
                 async with resp:
                     if resp.status in _REDIRECT_STATUSES:
@@ -284,17 +296,20 @@ class Transport:
                 request_id = error.request_id if isinstance(error, APIError) else None
                 status = error.status if isinstance(error, APIError) else None
                 self._log(spec, started, status, request_id, error)
+                if events is not None and status is not None:
+                    request_id = resp.headers.get("X-Request-Id") or request_id
+                    events.response_received(spec, attempt, status, started, request_id)
                 raise
         self._refuse_redirect(spec, 310)
 
     @asynccontextmanager
     async def _attempt(
-        self, spec: RequestSpec, *, stream: bool
+        self, spec: RequestSpec, *, stream: bool, attempt: int
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """:meth:`_open` as a context manager that maps network failures in its body."""
         gate = await self._take_slot()
         try:
-            resp = await self._open(spec, stream=stream)
+            resp = await self._open(spec, stream=stream, attempt=attempt)
             try:
                 async with resp:
                     yield resp
@@ -304,19 +319,25 @@ class Transport:
             if gate is not None:
                 gate.release()
 
-    async def _call(self, spec: RequestSpec, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run ``attempt`` until it succeeds or the retry policy gives up; raise the last error."""
+    async def _call(self, spec: RequestSpec, attempt: Callable[[int], Awaitable[T]]) -> T:
+        """Run ``attempt(number)`` until it succeeds or the retry policy gives up; raise the last
+        error."""
         delays = self._retry.delays()
         for number in itertools.count(1):
             try:
-                return await attempt()
+                return await attempt(number)
             except ZenHireError as error:
                 self._note_failure(error)
+                events = self.events
+                if events is not None:
+                    events.request_failed(spec, number, error)
                 if number > self._retry.max_retries or not self._retry.should_retry(
                     error, idempotent=spec.idempotent
                 ):
                     raise
                 delay = self._retry.delay_for(error, next(delays))
+                if events is not None:
+                    events.retry_scheduled(number, delay, error)
                 logger.debug(
                     "retrying %s %s in %.2fs (attempt %d failed)",
                     spec.method,
@@ -330,10 +351,10 @@ class Transport:
     async def send(self, spec: RequestSpec) -> Response:
         """Send ``spec`` (with retries) and return the whole successful response."""
 
-        async def once() -> Response:
+        async def once(number: int) -> Response:
             gate = await self._take_slot()
             try:
-                resp = await self._open(spec, stream=False)
+                resp = await self._open(spec, stream=False, attempt=number)
                 try:
                     async with resp:
                         return Response(resp.status, resp.headers, await resp.read())
@@ -353,8 +374,10 @@ class Transport:
         """
         async with AsyncExitStack() as stack:
 
-            async def once() -> aiohttp.ClientResponse:
-                return await stack.enter_async_context(self._attempt(spec, stream=True))
+            async def once(number: int) -> aiohttp.ClientResponse:
+                return await stack.enter_async_context(
+                    self._attempt(spec, stream=True, attempt=number)
+                )
 
             yield await self._call(spec, once)
 
@@ -370,8 +393,8 @@ class Transport:
         writes a fresh temporary file).
         """
 
-        async def once() -> T:
-            async with self._attempt(spec, stream=True) as resp:
+        async def once(number: int) -> T:
+            async with self._attempt(spec, stream=True, attempt=number) as resp:
                 return await consume(resp)
 
         return await self._call(spec, once)

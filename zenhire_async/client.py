@@ -9,10 +9,12 @@ import aiohttp
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._events_dispatch import EventDispatcher, observed
 from ._http import Transport, check_base_url
 from ._pacing import RequestPacer
 from ._redact import redact_key
 from ._retry import RetryPolicy
+from .events import OnEvent
 from .models import JSONObject
 from .resources import Personas, Sessions
 from .watching import PollBudget
@@ -37,7 +39,8 @@ class ZenHireClient:
     ``$ZENHIRE_BASE_URL`` or ``https://platform.zenhire.ai``. ``timeout`` bounds each attempt
     (for recordings: each read), ``max_retries`` the retries of one call. A borrowed aiohttp
     ``session`` is used as is and never closed by the client. ``polling_share`` is the part of
-    the request rate that waiting (``await_completion``, ``watch``) may use.
+    the request rate that waiting (``await_completion``, ``watch``) may use. ``on_event``
+    is a hook or a list of hooks given every :mod:`~zenhire_async.events` event.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class ZenHireClient:
         max_connections: int = 100,
         allow_insecure_http: bool = False,
         polling_share: float = 0.5,
+        on_event: OnEvent | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ZENHIRE_API_KEY")
         if not key or not key.strip():
@@ -74,6 +78,7 @@ class ZenHireClient:
             pacer=None if rate_limit_per_minute is None else RequestPacer(rate_limit_per_minute),
             session=session,
             max_connections=max_connections,
+            events=EventDispatcher.build(on_event, secrets=(key,)),
         )
         self.personas = Personas(self._transport)
         """Interviewer personas."""
@@ -110,12 +115,16 @@ class ZenHireClient:
         """
         self.sessions._close()
         await self._transport.aclose()
+        if self._transport.events is not None:
+            await self._transport.events.aclose()  # coroutine hooks catch up
 
+    @observed("health")
     async def health(self) -> JSONObject:
         """``GET /api/v1/health``: the platform's health document (needs no key)."""
         response = await self._transport.send(proto.health())
         return proto.decode(proto.JSON_OBJECT, response.body, "health")
 
+    @observed("credits")
     async def credits(self) -> JSONObject:
         """``GET /api/v1/credits``: the client's credit balance, as the server sent it."""
         response = await self._transport.send(proto.credits())
