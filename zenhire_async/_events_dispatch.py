@@ -30,7 +30,7 @@ import inspect
 import itertools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -81,6 +81,9 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 _CALL_ID: contextvars.ContextVar[int] = contextvars.ContextVar("zenhire_call_id", default=0)
+# Call ids are unique in the process, so that one hook object serving many clients (one
+# OpenTelemetry adapter for all) never mistakes one client's call for another's.
+_CALL_IDS = itertools.count(1)
 
 
 def current_call_id() -> int:
@@ -221,7 +224,6 @@ class EventDispatcher:
         self._failures: _Failures = (
             inherited._failures if inherited is not None else _Failures(secrets)
         )
-        self._ids: Iterator[int] = inherited._ids if inherited is not None else itertools.count(1)
         sync: list[Callable[[Event], object]] = []
         shared: list[_AsyncHook] = []
         if inherited is not None:
@@ -369,7 +371,7 @@ class _CallScope:
     def __init__(self, dispatcher: EventDispatcher, call: str) -> None:
         self._dispatcher = dispatcher
         self._call = call
-        self._id = next(dispatcher._ids)
+        self._id = next(_CALL_IDS)
         self._started = dispatcher.now()
         self._token: contextvars.Token[int] | None = _CALL_ID.set(self._id)
         dispatcher.emit(CallStarted(call, self._id, self._started))
