@@ -279,7 +279,7 @@ class EventDispatcher:
             except Exception as error:
                 self._failures.report(hook, error)
             else:
-                if inspect.isawaitable(returned):
+                if returned is not None and inspect.isawaitable(returned):
                     if inspect.iscoroutine(returned):
                         returned.close()
                     self._failures.report(

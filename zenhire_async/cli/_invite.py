@@ -40,6 +40,7 @@ from ._errors import (
     UsageError,
     describe,
 )
+from ._events import add_events_option
 from ._files import fill_private_file
 from ._options import positive_int
 from ._output import CountProgress, Output
@@ -338,4 +339,5 @@ def register(
     p.add_argument(
         "--out", metavar="PATH", help="links CSV to write (default: <csv name>.links.csv)"
     )
+    add_events_option(p)
     p.set_defaults(api_handler=invite)

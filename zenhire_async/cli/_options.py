@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from .. import ZenHireClient
+from ..events import OnEvent
 from ._errors import UsageError
 
 __all__ = ["debug_logging", "global_options", "make_client", "page_options", "positive_int"]
@@ -75,12 +76,12 @@ def positive_int(text: str) -> int:
     return value
 
 
-def make_client(args: argparse.Namespace) -> ZenHireClient:
+def make_client(args: argparse.Namespace, *, on_event: OnEvent | None = None) -> ZenHireClient:
     """A client from ``--api-key``/``--base-url`` or the environment."""
     api_key = args.api_key or os.environ.get(API_KEY_ENV)
     if not api_key:
         raise UsageError(f"no API key: pass --api-key or set {API_KEY_ENV}")
-    return ZenHireClient(api_key=api_key, base_url=args.base_url or None)
+    return ZenHireClient(api_key=api_key, base_url=args.base_url or None, on_event=on_event)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from .. import (
     ZenHireClient,
 )
 from ._errors import EXIT_ERROR, EXIT_INCOMPLETE, Failure, UsageError
+from ._events import add_events_option
 from ._jobs import read_job
 from ._output import Output
 
@@ -124,4 +125,5 @@ def register(
         metavar="SECONDS",
         help="give up after this long (default: never)",
     )
+    add_events_option(p)
     p.set_defaults(api_handler=watch)
