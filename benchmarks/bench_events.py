@@ -197,8 +197,6 @@ def run(quick: bool) -> dict[str, Any]:
                     series[NO_HOOK],
                     UNDECORATED,
                     series[UNDECORATED],
-                    goal="≥ 0.98 (≤ 2 % more)",
-                    goal_ratio=1 / 1.02,
                     scale=1e6,
                 )
             )
