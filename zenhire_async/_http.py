@@ -36,7 +36,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
 import anyio
@@ -66,6 +66,9 @@ from .errors import (
     TooManyRedirectsError,
     ZenHireError,
 )
+
+if TYPE_CHECKING:
+    from ._events_dispatch import EventDispatcher
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -188,7 +191,9 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         proxy: URL | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        events: EventDispatcher | None = None,
     ) -> None:
+        self.events = events  # None when no hook listens: every emit checks that first
         self._api_key = api_key
         self._max_body = max_response_bytes
         self._base_url = base_url
@@ -367,7 +372,8 @@ class Transport:
 
     async def _pace(self) -> None:
         if self.pacer is not None:
-            await self.pacer.acquire()
+            events = self.events
+            await self.pacer.acquire(None if events is None else events.pacing_waited)
 
     def _note_failure(self, error: ZenHireError) -> None:
         if self.pacer is not None and isinstance(error, APIError) and error.status == 429:
@@ -376,7 +382,7 @@ class Transport:
             self.pacer.pause(min(wait, self._retry.max_retry_after))
 
     async def _open(
-        self, spec: RequestSpec, *, stream: bool
+        self, spec: RequestSpec, *, stream: bool, attempt: int = 1
     ) -> tuple[aiohttp.ClientResponse, bytes | None]:
         """One attempt (with its redirects): a successful response, and its body if read.
 
@@ -396,9 +402,12 @@ class Transport:
         timeout = self._timeouts[stream]
         offsite = False  # at a storage origin: no key, ever again in this attempt
         status = 0
+        events = self.events
         for hop in range(MAX_REDIRECTS + 1):
             if hop:
                 await self._pace()  # a followed redirect is one more request to the server
+            elif events is not None:
+                events.request_sent(spec, attempt)
             failure: APIConnectionError | None = None
             try:
                 resp = await session.request(
@@ -435,9 +444,9 @@ class Transport:
                         raise DecodeError(
                             f"unexpected {spec.route} answer: JSON, neither audio nor a URL"
                         )
-                    self._log(spec, started, status, resp.headers.get("X-Request-Id"))
+                    self._received(spec, attempt, started, status, resp.headers)
                     return resp, body
-                self._log(spec, started, status, resp.headers.get("X-Request-Id"))
+                self._received(spec, attempt, started, status, resp.headers)
                 return resp, None
             except _NETWORK_ERRORS as exc:
                 failure = _connection_error(exc, timeout=self._timeout)
@@ -445,12 +454,29 @@ class Transport:
                 request_id = error.request_id if isinstance(error, APIError) else None
                 error_status = error.status if isinstance(error, APIError) else None
                 self._log(spec, started, error_status, request_id, error)
+                if events is not None and error_status is not None:
+                    events.response_received(spec, attempt, error_status, started, request_id)
                 raise
             raise failure  # here, outside the handler: aiohttp's exception is not chained
         raise TooManyRedirectsError(
             f"the server redirected {spec.route} more than {MAX_REDIRECTS} times",
             status=status,
         )
+
+    def _received(
+        self,
+        spec: RequestSpec,
+        attempt: int,
+        started: float,
+        status: int,
+        headers: Mapping[str, str],
+    ) -> None:
+        """Log (and emit) a successful answer of one attempt."""
+        request_id = headers.get("X-Request-Id")
+        self._log(spec, started, status, request_id)
+        events = self.events
+        if events is not None:
+            events.response_received(spec, attempt, status, started, request_id)
 
     async def _read_body(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
         """A successful response's body; :class:`ResponseTooLargeError` past ``limit``."""
@@ -479,12 +505,12 @@ class Transport:
 
     @asynccontextmanager
     async def _attempt(
-        self, spec: RequestSpec, *, stream: bool
+        self, spec: RequestSpec, *, stream: bool, attempt: int
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """:meth:`_open` as a context manager that maps network failures in its body."""
         gate = await self._take_slot()
         try:
-            resp, _ = await self._open(spec, stream=stream)
+            resp, _ = await self._open(spec, stream=stream, attempt=attempt)
             failure: APIConnectionError | None = None
             try:
                 async with resp:
@@ -497,22 +523,28 @@ class Transport:
             if gate is not None:
                 gate.release()
 
-    async def _call(self, spec: RequestSpec, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run ``attempt`` until it succeeds or the retry policy gives up; raise the last error."""
+    async def _call(self, spec: RequestSpec, attempt: Callable[[int], Awaitable[T]]) -> T:
+        """Run ``attempt(number)`` until it succeeds or the retry policy gives up; raise the
+        last error."""
         delays = self._retry.delays()
         started = anyio.current_time()
         for number in itertools.count(1):
             try:
-                result = await attempt()
+                result = await attempt(number)
             except ZenHireError as error:
                 _detach(error)
                 self._note_failure(error)
+                events = self.events
+                if events is not None:
+                    events.request_failed(spec, number, error)
                 if number > self._retry.max_retries or not self._retry.should_retry(
                     error, idempotent=spec.idempotent
                 ):
                     self._log_call(spec, started, number, error)
                     raise
                 delay = self._retry.delay_for(error, next(delays))
+                if events is not None:
+                    events.retry_scheduled(number, delay, error)
                 logger.debug(
                     "retrying %s %s in %.2fs (attempt %d failed)",
                     spec.method,
@@ -550,10 +582,10 @@ class Transport:
     async def send(self, spec: RequestSpec) -> Response:
         """Send ``spec`` (with retries) and return the whole successful response."""
 
-        async def once() -> Response:
+        async def once(number: int) -> Response:
             gate = await self._take_slot()
             try:
-                resp, body = await self._open(spec, stream=False)
+                resp, body = await self._open(spec, stream=False, attempt=number)
                 failure: APIConnectionError | None = None
                 try:
                     async with resp:
@@ -577,8 +609,10 @@ class Transport:
         """
         async with AsyncExitStack() as stack:
 
-            async def once() -> aiohttp.ClientResponse:
-                return await stack.enter_async_context(self._attempt(spec, stream=True))
+            async def once(number: int) -> aiohttp.ClientResponse:
+                return await stack.enter_async_context(
+                    self._attempt(spec, stream=True, attempt=number)
+                )
 
             resp = await self._call(spec, once)
             try:
@@ -599,8 +633,8 @@ class Transport:
         writes a fresh temporary file).
         """
 
-        async def once() -> T:
-            async with self._attempt(spec, stream=True) as resp:
+        async def once(number: int) -> T:
+            async with self._attempt(spec, stream=True, attempt=number) as resp:
                 return await consume(resp)
 
         return await self._call(spec, once)

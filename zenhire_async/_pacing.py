@@ -14,6 +14,8 @@ clock, so tests can run the bucket on virtual time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 
 __all__ = ["RequestPacer"]
@@ -56,15 +58,20 @@ class RequestPacer:
             return pause
         return pause + missing / self.refill_per_second
 
-    async def acquire(self) -> None:
-        """Wait for a token and take it."""
+    async def acquire(self, on_wait: Callable[[float], None] | None = None) -> None:
+        """Wait for a token and take it; ``on_wait(seconds)`` is told of a wait, if any."""
+        started = anyio.current_time() if on_wait is not None else 0.0
+        waited = self._lock.locked()  # queued behind a waiter: a wait for tokens too
         async with self._lock:
             while True:
                 delay = self.wait_time(anyio.current_time())
                 if delay <= 0:
                     break
+                waited = True
                 await anyio.sleep(delay)
             self._tokens = max(0.0, self._tokens - 1.0)
+        if on_wait is not None and waited:
+            on_wait(anyio.current_time() - started)
 
     def pause(self, seconds: float) -> None:
         """Hold every request for ``seconds`` from now (a 429's ``Retry-After``)."""

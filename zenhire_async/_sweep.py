@@ -212,6 +212,16 @@ class SweepRun:
             raise failure
 
     def _note(self, row: SessionSummary, result: SweepResult) -> None:
-        change = self._book.observe(row, anyio.current_time(), self._sweeper._rng.random())
+        now = anyio.current_time()
+        entry = self._book.tracked.get(row.id)
+        if entry is not None:
+            entry.polls += 1
+        old = entry.status if entry is not None else None
+        since = entry.status_since if entry is not None else now
+        change = self._book.observe(row, now, self._sweeper._rng.random())
         if change is not None:
             result.changes.append(change)
+            events = self._sweeper._sessions._transport.events
+            if events is not None and entry is not None:
+                in_old = None if old is None else now - since
+                events.status_changed(row.id, old, row.status, in_old, entry.polls)

@@ -69,6 +69,7 @@ class Tracked:
     list_visible: bool = True
     done: bool = False
     expired: bool = False
+    polls: int = 0  # fetches that read its state (a GET, or a list page holding it)
 
     @property
     def status(self) -> str | None:

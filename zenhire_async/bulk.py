@@ -69,6 +69,7 @@ from ._journal import (
 from ._retry import RetryPolicy
 from ._rowset import row_key, row_marker
 from .errors import BulkInviteError, DecodeError, ZenHireError
+from .events import BulkOutcome
 from .models import BulkFailure, BulkInviteReport, BulkProgress, Candidate, ConsentModeName
 
 if TYPE_CHECKING:
@@ -207,6 +208,7 @@ class _BulkJob:
                 return None
             if before & CREATED:
                 self._skipped += 1
+                self._finished("skipped")
                 return None
             fields = rules.read_row(item, ref, rules.marker(self._state.job_id, row_marker(key)))
         except (TypeError, ValueError) as exc:
@@ -277,6 +279,7 @@ class _BulkJob:
                 )
             )
             self._created += 1
+            self._finished("created")
             if ambiguous:
                 self._suspects.append((fields.candidate_ref, row.key, invite.id))
             return
@@ -339,6 +342,12 @@ class _BulkJob:
             )
         )
         self._failed.append(BulkFailure(candidate_ref=ref, code=code, message=message, index=index))
+        self._finished("failed")
+
+    def _finished(self, outcome: BulkOutcome) -> None:
+        events = self._sessions._transport.events
+        if events is not None:
+            events.bulk_row(self._state.job_id, outcome)
 
     async def _journaling(self, step: Awaitable[None]) -> None:
         """Run ``step``; a journal write that fails (``OSError``: a full disk) stops the job

@@ -6,9 +6,8 @@ import dataclasses
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TypeAlias
 
 import aiohttp
 from multidict import CIMultiDict
@@ -16,17 +15,19 @@ from yarl import URL
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._events_dispatch import EventDispatcher, observed
 from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport, check_base_url
 from ._log_env import configure_from_env
 from ._network_env import ca_context, check_proxy, environment_proxy
 from ._pacing import RequestPacer
 from ._redact import redact_key
 from ._retry import RetryPolicy
+from .events import OnEvent
 from .models import JSONObject
 from .resources import Personas, Sessions
 from .watching import PollBudget
 
-__all__ = ["DEFAULT_BASE_URL", "EventHook", "ZenHireClient"]
+__all__ = ["DEFAULT_BASE_URL", "ZenHireClient"]
 
 logger = logging.getLogger("zenhire_async")
 
@@ -35,9 +36,6 @@ DEFAULT_BASE_URL = "https://platform.zenhire.ai"
 
 DOCUMENTED_RATE_LIMIT = 500
 """The per-key budget in requests per minute; polling plans against it when pacing is off."""
-
-EventHook: TypeAlias = Callable[[object], object]
-"""A hook that ``on_event=`` takes: called with each event (see ``zenhire_async.events``)."""
 
 # A base_url naming the API rather than the platform root: the SDK appends the prefix itself.
 _API_SUFFIXES = (proto.API_PREFIX, "/api/v1")
@@ -66,16 +64,6 @@ def _check_headers(headers: Mapping[str, str] | None) -> CIMultiDict[str]:
             raise ValueError(f"headers[{name!r}] contains a line break or NUL")
         checked[name] = value
     return checked
-
-
-def _check_hooks(on_event: EventHook | Sequence[EventHook] | None) -> tuple[EventHook, ...]:
-    if on_event is None:
-        return ()
-    hooks = (on_event,) if callable(on_event) else tuple(on_event)
-    for hook in hooks:
-        if not callable(hook):
-            raise TypeError(f"on_event must be a callable or a list of them, got {hook!r}")
-    return hooks
 
 
 def _platform_root(url: URL) -> URL:
@@ -112,7 +100,8 @@ class ZenHireClient:
     honoured as httpx does. A borrowed aiohttp ``session`` is used as is (its own proxy and
     TLS settings; ``proxy=`` is refused with it) and never closed by the client.
     ``polling_share`` is the part of the request rate that waiting (``await_completion``,
-    ``watch``) may use. ``on_event`` takes a hook or a list of hooks for the client's events.
+    ``watch``) may use. ``on_event``
+    is a hook or a list of hooks given every :mod:`~zenhire_async.events` event.
     For other options on some calls, see :meth:`with_options`.
     ``max_response_bytes`` caps every non-streamed body, counted once decompressed (a larger
     one raises ``ResponseTooLargeError``); recordings are streamed and have no cap.
@@ -134,7 +123,7 @@ class ZenHireClient:
         headers: Mapping[str, str] | None = None,
         proxy: str | None = None,
         trust_env: bool = True,
-        on_event: EventHook | Sequence[EventHook] | None = None,
+        on_event: OnEvent | None = None,
     ) -> None:
         configure_from_env(logger)
         key = api_key if api_key is not None else os.environ.get("ZENHIRE_API_KEY")
@@ -155,7 +144,6 @@ class ZenHireClient:
                 f"max_response_bytes must be a positive integer, got {max_response_bytes!r}"
             )
         default_headers = _check_headers(headers)
-        self._hooks = _check_hooks(on_event)
         platform = _platform_root(check_base_url(root, allow_insecure_http=allow_insecure_http))
         if session is not None and proxy is not None:
             raise ValueError(
@@ -183,6 +171,7 @@ class ZenHireClient:
             headers=default_headers,
             proxy=proxy_url,
             ssl_context=ca_context() if trust_env and session is None else None,
+            events=EventDispatcher.build(on_event, secrets=(key,)),
         )
         self.personas = Personas(self._transport)
         """Interviewer personas."""
@@ -196,7 +185,7 @@ class ZenHireClient:
         timeout: float | None = None,
         max_retries: int | None = None,
         headers: Mapping[str, str] | None = None,
-        on_event: EventHook | Sequence[EventHook] | None = None,
+        on_event: OnEvent | None = None,
     ) -> ZenHireClient:
         """A client with other options that shares this one's pool, pacing and watcher.
 
@@ -220,7 +209,9 @@ class ZenHireClient:
             headers=_check_headers(headers),
         )
         child = ZenHireClient.__new__(ZenHireClient)
-        child._hooks = self._hooks + _check_hooks(on_event)
+        transport.events = EventDispatcher.derive(
+            self._transport.events, on_event, secrets=(self._transport._api_key,)
+        )
         child._key_hint = self._key_hint
         child.base_url = self.base_url
         child._clock = self._clock
@@ -263,12 +254,16 @@ class ZenHireClient:
         if self._parent is None:
             self.sessions._close()
         await self._transport.aclose()
+        if self._transport.events is not None:
+            await self._transport.events.aclose()  # coroutine hooks catch up
 
+    @observed("health")
     async def health(self) -> JSONObject:
         """``GET /api/v1/health``: the platform's health document (needs no key)."""
         response = await self._transport.send(proto.health())
         return proto.decode(proto.JSON_OBJECT, response.body, "health")
 
+    @observed("credits")
     async def credits(self) -> JSONObject:
         """``GET /api/v1/credits``: the client's credit balance, as the server sent it."""
         response = await self._transport.send(proto.credits())

@@ -18,6 +18,7 @@ import anyio
 from .._version import __version__
 from . import _demo, _emulator, _invite, _links, _personas, _results, _sessions, _watch
 from ._errors import EXIT_INTERRUPTED, HANDLED_ERRORS, describe
+from ._events import events_hook
 from ._options import debug_logging, global_options, make_client
 from ._output import Output
 
@@ -68,10 +69,11 @@ async def _dispatch(args: argparse.Namespace, output: Output) -> int:
         try:
             if getattr(args, "api_handler", None) is None:
                 return int(await args.local_handler(args, output))
-            client = make_client(args)
-            base_url = client.base_url
-            async with client:
-                return int(await args.api_handler(client, args, output))
+            async with events_hook(args) as on_event:
+                client = make_client(args, on_event=on_event)
+                base_url = client.base_url
+                async with client:
+                    return int(await args.api_handler(client, args, output))
         except Exception as error:
             handled = _handled(error)
             if handled is None:

@@ -60,6 +60,7 @@ from ._errors import (
     code_and_message,
     describe,
 )
+from ._events import add_events_option
 from ._identity import identify, mismatch
 from ._links import links_command, read_links, write_links
 from ._options import id_arg, positive_int
@@ -414,4 +415,5 @@ def register(
     p.add_argument(
         "--out", metavar="PATH", help="links CSV to write (default: <csv name>.links.csv)"
     )
+    add_events_option(p)
     p.set_defaults(api_handler=invite)

@@ -12,6 +12,7 @@ from typing import TextIO
 from .. import ZenHireClient
 from .. import _validation as v
 from .._http import check_base_url
+from ..events import OnEvent
 from ._errors import UsageError
 
 __all__ = [
@@ -111,7 +112,7 @@ def _insecure_http(base_url: str) -> bool:
     return False
 
 
-def make_client(args: argparse.Namespace) -> ZenHireClient:
+def make_client(args: argparse.Namespace, *, on_event: OnEvent | None = None) -> ZenHireClient:
     """A client from ``--api-key``/``--base-url`` or the environment."""
     api_key = args.api_key or os.environ.get(API_KEY_ENV)
     if not api_key:
@@ -128,7 +129,9 @@ def make_client(args: argparse.Namespace) -> ZenHireClient:
             "would cross the network unencrypted. Use https://, or add --allow-insecure-http "
             "to insist"
         )
-    return ZenHireClient(api_key=api_key, base_url=base_url, allow_insecure_http=allow)
+    return ZenHireClient(
+        api_key=api_key, base_url=base_url, allow_insecure_http=allow, on_event=on_event
+    )
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from .. import (
     ZenHireClient,
 )
 from ._errors import EXIT_INCOMPLETE, UsageError, describe
+from ._events import add_events_option
 from ._files import ensure_private_dir, write_private_file
 from ._jobs import read_job
 from ._options import id_arg, positive_int
@@ -226,4 +227,5 @@ def register(
     p.add_argument(
         "--out", default=".", metavar="DIR", help="directory to write into (default: here)"
     )
+    add_events_option(p)
     p.set_defaults(api_handler=results)

@@ -22,6 +22,7 @@ from .. import (
     ZenHireClient,
 )
 from ._errors import EXIT_INCOMPLETE, EXIT_TIMEOUT, Failure, UsageError
+from ._events import add_events_option
 from ._jobs import read_job
 from ._options import id_arg
 from ._output import Output
@@ -136,4 +137,5 @@ def register(
         metavar="SECONDS",
         help="give up after this long (default: never)",
     )
+    add_events_option(p)
     p.set_defaults(api_handler=watch)

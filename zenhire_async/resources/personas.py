@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from .. import _protocol as proto
+from .._events_dispatch import observed
 from .._http import Transport
 from ..models import Page, Persona, PersonaDetail
 from ..pagination import iterate_pages
@@ -20,6 +21,7 @@ class Personas:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
+    @observed("personas.create")
     async def create(
         self,
         role_name: str,
@@ -42,11 +44,13 @@ class Personas:
         response = await self._transport.send(spec)
         return proto.decode(proto.PERSONA, response.body, "persona")
 
+    @observed("personas.get")
     async def get(self, persona_id: str) -> PersonaDetail:
         """Fetch one persona with its system prompt."""
         response = await self._transport.send(proto.get_persona(persona_id))
         return proto.decode(proto.PERSONA_DETAIL, response.body, "persona")
 
+    @observed("personas.list")
     async def _page(self, limit: int, offset: int, cursor: str | None) -> proto.PageResult[Persona]:
         spec = proto.list_personas(limit=limit, offset=offset, cursor=cursor)
         response = await self._transport.send(spec)

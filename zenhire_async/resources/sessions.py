@@ -16,6 +16,7 @@ import anyio
 
 from .. import _protocol as proto
 from .._clock import LoopWallClock
+from .._events_dispatch import observed, observed_context
 from .._http import Transport
 from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
@@ -94,6 +95,7 @@ class Sessions:
 
     # -- creating -------------------------------------------------------------------------
 
+    @observed("sessions.create")
     async def create(
         self,
         persona_id: str,
@@ -123,6 +125,7 @@ class Sessions:
             self._expiries.popitem(last=False)
         return invite
 
+    @observed("sessions.bulk_invite")
     async def bulk_invite(
         self,
         persona_id: str,
@@ -167,11 +170,13 @@ class Sessions:
 
     # -- reading --------------------------------------------------------------------------
 
+    @observed("sessions.get")
     async def get(self, session_id: str) -> SessionDetail:
         """Fetch one session, with its persona and feedback."""
         response = await self._transport.send(proto.get_session(session_id))
         return proto.decode(proto.SESSION_DETAIL, response.body, "session")
 
+    @observed("sessions.list")
     async def _page(
         self, filters: proto.SessionFilters, limit: int, offset: int, cursor: str | None
     ) -> proto.PageResult[SessionSummary]:
@@ -243,6 +248,7 @@ class Sessions:
 
     # -- waiting --------------------------------------------------------------------------
 
+    @observed("sessions.await_completion")
     async def await_completion(
         self,
         session_id: str,
@@ -322,12 +328,14 @@ class Sessions:
 
     # -- results --------------------------------------------------------------------------
 
+    @observed("sessions.transcript")
     async def transcript(self, session_id: str) -> Transcript:
         """The transcript of a completed session (``ArtifactNotReadyError`` before that)."""
         response = await self._transport.send(proto.session_artifact(session_id, "transcript"))
         raw = proto.decode(proto.JSON_ANY, response.body, "transcript")
         return proto.transcript_from_json(raw)
 
+    @observed_context("sessions.stream_recording")
     @asynccontextmanager
     async def stream_recording(
         self, session_id: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -343,6 +351,7 @@ class Sessions:
         async with self._transport.stream(spec) as resp:
             yield iter_chunks(resp, chunk_size)
 
+    @observed("sessions.download_recording")
     async def download_recording(
         self,
         session_id: str,
