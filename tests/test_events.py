@@ -336,7 +336,9 @@ async def test_a_raising_hook_is_logged_once_and_never_breaks_a_call(
         persona = await zh.personas.create("Engineer", "en")
         for _ in range(3):
             await zh.personas.get(persona.id)
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [
+        r for r in caplog.records if r.levelno == logging.WARNING and r.name == "zenhire_async"
+    ]
     assert len(warnings) == 1
     assert "broken" in warnings[0].getMessage() and "RuntimeError" in warnings[0].getMessage()
     assert emu.api_key not in caplog.text

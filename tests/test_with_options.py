@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from zenhire_async import APITimeoutError, ServerError, ZenHireClient
+from zenhire_async import APITimeoutError, ServerError, ZenHireClient, events
 from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
@@ -115,15 +115,25 @@ async def test_derived_options_are_checked(zh: ZenHireClient, emu: Emulator) -> 
     assert emu.total_requests == 0
 
 
-def test_on_event_hooks_are_kept_and_added_to() -> None:
-    """Stored for the events module; nothing is emitted yet."""
+async def test_on_event_hooks_are_kept_and_added_to(emu: Emulator) -> None:
+    """A derived client's events go to the parent's hooks and its own; the parent's own
+    calls never reach the hooks added by ``with_options``."""
+    first: list[str] = []
+    second: list[str] = []
 
-    def first(event: object) -> None: ...
+    def on_first(event: events.Event) -> None:
+        if isinstance(event, events.CallEnded):
+            first.append(event.call)
 
-    def second(event: object) -> None: ...
+    def on_second(event: events.Event) -> None:
+        if isinstance(event, events.CallEnded):
+            second.append(event.call)
 
-    key = "zh_api_test_123456"
-    zh = ZenHireClient(api_key=key, on_event=first)
-    assert zh.with_options(on_event=[second])._hooks == (first, second)
-    assert ZenHireClient(api_key=key, on_event=[first, second])._hooks == (first, second)
-    assert ZenHireClient(api_key=key)._hooks == ()
+    async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url, on_event=on_first) as zh:
+        derived = zh.with_options(on_event=[on_second])
+        persona = await zh.personas.create("Engineer", "en")
+        await derived.personas.get(persona.id)
+    assert first == ["personas.create", "personas.get"]
+    assert second == ["personas.get"]
+    with pytest.raises(TypeError):
+        ZenHireClient(api_key=emu.api_key, on_event=[on_first, 42])  # type: ignore[list-item]
