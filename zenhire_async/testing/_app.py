@@ -10,12 +10,14 @@ Order of work for every request:
 5. authentication (401) and the ``interview`` permission (403), except for health;
 6. the handler, its errors rendered in the envelope;
 7. faults that spoil a computed answer (``truncated``, ``lost_response``); a created
-   session is recorded as delivered once its 201 answer was fully written.
+   session is recorded as delivered once its 201 answer was fully written; ``other_id``
+   rewrites a session answer to name another session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -202,8 +204,22 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         if ident is not None:
             ctx.undelivered.add(ident)
         return await _truncated(request, resp)
+    if kind == "other_id" and isinstance(resp, web.Response) and resp.status == 200:
+        _echo_other_id(ctx, request, resp)
     await _deliver(ctx, request, resp)
     return resp
+
+
+def _echo_other_id(ctx: Context, request: web.Request, resp: web.Response) -> None:
+    """Rewrite a session answer to name another session of the tenant (a mixed-up cache)."""
+    body = json.loads(resp.body if isinstance(resp.body, bytes) else b"{}")
+    asked = str(body.get("id", "")).lower()
+    tenant = request.get(TENANT)
+    other = next(
+        (i for i, rec in ctx.store.sessions.items() if rec.tenant is tenant and i != asked),
+        ctx.store.new_id(),
+    )
+    resp.body = json.dumps({**body, "id": other}).encode()
 
 
 async def _add_request_id(request: web.Request, resp: web.StreamResponse) -> None:

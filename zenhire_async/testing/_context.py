@@ -37,6 +37,7 @@ class Context:
     delivered: set[str] = field(default_factory=set)
     undelivered: set[str] = field(default_factory=set)
     min_credits: int = 1
+    case_insensitive_ids: bool = False  # ``/sessions/{id}`` matches an upper-case UUID too
 
     def now(self) -> float:
         """Emulator wall time in epoch seconds (after start)."""

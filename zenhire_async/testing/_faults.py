@@ -28,6 +28,7 @@ FaultKind = Literal[
     "lost_response",
     "stale_read",
     "redirect",
+    "other_id",
 ]
 """The kinds of fault the emulator can inject (see :meth:`Faults.add`)."""
 
@@ -68,6 +69,8 @@ class FaultRule:
             return method == "POST"
         if self.kind == "stale_read":
             return route in _STALE_ROUTES
+        if self.kind == "other_id":
+            return route == "GET /sessions/{id}"
         return True
 
 
@@ -105,7 +108,8 @@ class Faults:
         ``retry_after`` is used by ``"429"``/``"503"``, ``delay`` (seconds of loop time) by
         ``"slow"``, ``location`` (a base URL; default the emulator itself) by ``"redirect"``.
         ``"lost_response"`` only fires on POSTs and ``"stale_read"`` only on
-        ``GET /sessions`` and ``GET /sessions/{id}``.
+        ``GET /sessions`` and ``GET /sessions/{id}``. ``"other_id"`` (only on
+        ``GET /sessions/{id}``) answers with the id of another session of the tenant.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")

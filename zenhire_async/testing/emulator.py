@@ -50,6 +50,8 @@ class Emulator:
     (:meth:`start_session`, :meth:`complete_session`, :meth:`fail_session`) unless a
     :class:`Simulation` is given. Simulated candidates only open links that reached the
     client: a session whose create answer was lost (an orphan) stays ``initiated``.
+    ``case_insensitive_ids`` makes ``/sessions/{id}`` match an upper-case UUID, as some
+    servers do (rows still carry the canonical lower-case id).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Emulator:
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        case_insensitive_ids: bool = False,
     ) -> None:
         if envelope not in _ENVELOPES:
             raise ValueError(f"envelope must be one of {sorted(_ENVELOPES)}")
@@ -80,6 +83,7 @@ class Emulator:
             envelope=envelope,
             recording_bytes=recording_bytes,
             limiter=limiter,
+            case_insensitive_ids=case_insensitive_ids,
         )
         self._host = host
         self._port = port
