@@ -1,0 +1,57 @@
+"""Every request a wait makes counts against ``polling_share`` (issue 12 and 14).
+
+Many ``await_completion`` calls whose sessions finished together: the detail fetch of each
+is planned and paced by the sweep machinery, so waiting stays within its share of the rate
+and a ``sessions.create`` issued meanwhile is not queued behind hundreds of GETs.
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from zenhire_async import SessionDetail, ZenHireClient
+from zenhire_async.testing import Emulator
+
+pytestmark = pytest.mark.anyio
+
+WAITERS = 300
+RATE = 600  # requests/min; the polling share is half of it: 5 requests/s
+SHARE_PER_SECOND = RATE * 0.5 / 60
+
+
+async def test_concurrent_waits_stay_within_the_polling_share() -> None:
+    async with Emulator() as emu:
+        persona = emu.create_persona("Engineer", "en")
+        ids = [emu.create_session(persona, consent_mode="explicit") for _ in range(WAITERS)]
+        for session_id in ids:
+            emu.start_session(session_id)
+            emu.complete_session(session_id, rating=3)
+        emu.reset_counts()
+        done: list[SessionDetail] = []
+        create_wait: list[float] = []
+        async with ZenHireClient(
+            api_key=emu.api_key, base_url=emu.base_url, rate_limit_per_minute=RATE
+        ) as zh:
+
+            async def wait(session_id: str) -> None:
+                done.append(await zh.sessions.await_completion(session_id))
+
+            async def invite_meanwhile() -> None:
+                await anyio.sleep(5)
+                started = anyio.current_time()
+                await zh.sessions.create(persona, consent_mode="explicit")
+                create_wait.append(anyio.current_time() - started)
+
+            started = anyio.current_time()
+            async with anyio.create_task_group() as tg:
+                for session_id in ids:
+                    tg.start_soon(wait, session_id)
+                tg.start_soon(invite_meanwhile)
+            elapsed = anyio.current_time() - started
+        assert sorted(d.id for d in done) == sorted(ids)
+        assert all(d.feedback is not None for d in done)
+        polls = emu.request_counts["GET /sessions"] + emu.request_counts["GET /sessions/{id}"]
+        assert polls >= WAITERS  # one detail each
+        assert polls <= SHARE_PER_SECOND * elapsed + 10  # + one sweep's burst
+        assert create_wait[0] < 3.0
