@@ -5,8 +5,11 @@ expiries, the polling budget, and backoff after a transient failure) and starts 
 :class:`SweepRun` carrying out the book's plan: list pages over the creation window, then
 GETs for what the list could not refresh, a page or a batch per :meth:`SweepRun.step`.
 :class:`PollBudget` is the client-wide schedule that keeps all polling within
-``polling_share`` of the request rate: a sweep of *n* requests pushes the next free slot
-``n / (share × rate)`` later. A transient failure (network, 5xx, 429) ends a run early and
+``polling_share`` of the request rate: every request a run sends (list page, GET, a
+waiter's final detail GET) pushes the next free slot ``1 / (share × rate)`` later, as it is
+sent. A step takes a ``deadline`` and is cut there, keeping what it learnt for
+:meth:`SweepRun.take`. A GET answer naming another session, or none, is that session's
+error. A transient failure (network, 5xx, 429) ends a run early and
 delays the next by backoff or ``Retry-After``; the next sweep reads the current state again,
 so nothing is lost.
 """

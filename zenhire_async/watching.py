@@ -13,13 +13,24 @@ paced:
   pause of at least ``n * 60 / (share * rate)`` seconds. Transient failures (network, 5xx,
   429) delay a sweep, with backoff or for ``Retry-After``; they never lose a transition,
   because the next sweep reads the current state again.
+* A ``timeout`` is a deadline. Sleeps end at it, and the sweep step in flight is cut at it
+  (a poll stalled before its headers, the transport's retry pauses): the wait raises
+  :class:`~zenhire_async.WaitTimeout` at once, whatever the server does. A cut step keeps
+  what its finished requests taught, so nothing the book recorded is left unreported.
+* Ids that are UUIDs are kept and compared in canonical lower-case form
+  (:mod:`zenhire_async._ids`), so a row always finds the session it belongs to.
 * :class:`SessionWatch` (``sessions.watch``) sweeps in the iterating task itself: there is no
   background task to leak. It yields a row on every reported status change.
 * :class:`SharedWatcher` coalesces ``await_completion`` calls: all of a client's waiters
   share one book, and one of them at a time *drives* the sweeps while the others sleep on
   their own event. When the driver's session finishes, or its caller cancels it, the role
   passes to another waiter. 1,000 concurrent waits cost what one watch of 1,000 ids costs,
-  and cancelling one waiter disturbs nobody. Closing the client wakes every waiter.
+  and cancelling one waiter disturbs nobody. Closing the client wakes every waiter. A
+  session seen terminal on a list row still needs its detail (``await_completion`` returns
+  a ``SessionDetail``): those fetches are queued and run by the driver as sweeps of their
+  own (one batch of GETs each, before the next list sweep), paced and charged to the
+  budget like every other poll. A new waiter wakes the sleeping driver only when that
+  brings the next sweep sooner than the budget would anyway.
 """
 
 from __future__ import annotations
