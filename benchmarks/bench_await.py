@@ -145,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 and 500 sessions only")
     parser.add_argument("--sizes", type=int, nargs="*", help="session counts to run instead")
+    parser.add_argument("--modes", nargs="*", default=["await", "watch"], help="with --sizes")
     args = parser.parse_args(argv)
     if args.sizes:
-        raw = [_run_one(n, m) for n in args.sizes for m in ("await", "watch")]
+        raw = [_run_one(n, m) for n in args.sizes for m in args.modes]
     else:
         raw = run(args.quick)["params"]["raw"]  # type: ignore[index]
     keys = ("sessions", "mode", "virtual_minutes", "list_pages", "gets", "per_minute")
