@@ -55,3 +55,31 @@ async def test_concurrent_waits_stay_within_the_polling_share() -> None:
         assert polls >= WAITERS  # one detail each
         assert polls <= SHARE_PER_SECOND * elapsed + 10  # + one sweep's burst
         assert create_wait[0] < 3.0
+
+
+async def test_a_ramp_of_waiters_does_not_replan_once_per_waiter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from zenhire_async._sweep import Sweeper
+
+    plans = 0
+    next_wake = Sweeper.next_wake
+
+    def counted(self: Sweeper, book: object) -> float | None:
+        nonlocal plans
+        plans += 1
+        return next_wake(self, book)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Sweeper, "next_wake", counted)
+    async with Emulator() as emu:
+        persona = emu.create_persona("Engineer", "en")
+        ids = [emu.create_session(persona, consent_mode="explicit") for _ in range(WAITERS)]
+        async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh:
+            async with anyio.create_task_group() as tg:
+                for session_id in ids:  # one new waiter every 50 ms
+                    tg.start_soon(zh.sessions.await_completion, session_id)
+                    await anyio.sleep(0.05)
+                tg.cancel_scope.cancel()
+    # Each plan scans every pending session; the ramp lasted 15 s and a sweep costs at
+    # least one request of the 250/min share (0.24 s): far fewer plans than waiters.
+    assert plans < WAITERS / 3
