@@ -83,3 +83,28 @@ async def test_a_ramp_of_waiters_does_not_replan_once_per_waiter(
     # Each plan scans every pending session; the ramp lasted 15 s and a sweep costs at
     # least one request of the 250/min share (0.24 s): far fewer plans than waiters.
     assert plans < WAITERS / 3
+
+
+async def test_a_stale_detail_answer_is_fetched_again_later(
+    zh: ZenHireClient, emu: Emulator
+) -> None:
+    persona = emu.create_persona("Engineer", "en")
+    ids = [emu.create_session(persona, consent_mode="explicit") for _ in range(120)]
+    for session_id in ids:
+        emu.start_session(session_id)
+    await anyio.sleep(1)
+    for session_id in ids:
+        emu.complete_session(session_id, rating=5)
+    # The list says completed; the first detail answers come from a lagging replica.
+    emu.faults.add("stale_read", route="GET /sessions/{id}", count=10)
+    done: list[SessionDetail] = []
+
+    async def wait(session_id: str) -> None:
+        done.append(await zh.sessions.await_completion(session_id, timeout=600))
+
+    async with anyio.create_task_group() as tg:
+        for session_id in ids:
+            tg.start_soon(wait, session_id)
+    assert sorted(d.id for d in done) == sorted(ids)
+    assert all(d.status == "completed" and d.feedback is not None for d in done)
+    assert emu.faults.injected["stale_read"] == 10

@@ -304,7 +304,10 @@ class SharedWatcher:
 
     def _begin(self) -> SweepRun | None:
         if self._details:  # paced like any sweep: one batch of detail GETs per run
-            return self._sweeper.begin_details(self._book, list(islice(self._details, 8)))
+            batch = list(islice(self._details, 8))
+            for session_id in batch:  # to the back: a stale answer does not hold up the rest
+                self._details[session_id] = self._details.pop(session_id)
+            return self._sweeper.begin_details(self._book, batch)
         return self._sweeper.begin(self._book)
 
     async def _drive(self, waiter: _Waiter, deadline: float | None) -> None:
