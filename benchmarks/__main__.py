@@ -23,7 +23,7 @@ import benchmarks
 from benchmarks._harness import RESULTS_DIR, machine, markdown_table, normalise, save
 
 # The numbering; benchmarks not listed here run after these, alphabetically.
-ORDER = ["decode", "overhead", "watch", "bulk", "recording", "import", "events"]
+ORDER = ["decode", "overhead", "watch", "await", "bulk", "recording", "import", "events"]
 README = Path(__file__).parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

@@ -13,13 +13,24 @@ paced:
   pause of at least ``n * 60 / (share * rate)`` seconds. Transient failures (network, 5xx,
   429) delay a sweep, with backoff or for ``Retry-After``; they never lose a transition,
   because the next sweep reads the current state again.
+* A ``timeout`` is a deadline. Sleeps end at it, and the sweep step in flight is cut at it
+  (a poll stalled before its headers, the transport's retry pauses): the wait raises
+  :class:`~zenhire_async.WaitTimeout` at once, whatever the server does. A cut step keeps
+  what its finished requests taught, so nothing the book recorded is left unreported.
+* Ids that are UUIDs are kept and compared in canonical lower-case form
+  (:mod:`zenhire_async._ids`), so a row always finds the session it belongs to.
 * :class:`SessionWatch` (``sessions.watch``) sweeps in the iterating task itself: there is no
   background task to leak. It yields a row on every reported status change.
 * :class:`SharedWatcher` coalesces ``await_completion`` calls: all of a client's waiters
   share one book, and one of them at a time *drives* the sweeps while the others sleep on
   their own event. When the driver's session finishes, or its caller cancels it, the role
   passes to another waiter. 1,000 concurrent waits cost what one watch of 1,000 ids costs,
-  and cancelling one waiter disturbs nobody. Closing the client wakes every waiter.
+  and cancelling one waiter disturbs nobody. Closing the client wakes every waiter. A
+  session seen terminal on a list row still needs its detail (``await_completion`` returns
+  a ``SessionDetail``): those fetches are queued and run by the driver as sweeps of their
+  own (one batch of GETs each, before the next list sweep), paced and charged to the
+  budget like every other poll. A new waiter wakes the sleeping driver only when that
+  brings the next sweep sooner than the budget would anyway.
 """
 
 from __future__ import annotations
@@ -29,15 +40,17 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import NoReturn
 
 import anyio
 
 from ._clock import LoopWallClock
-from ._sweep import PollBudget, Sweeper, SweepRun
+from ._ids import canonical_id
+from ._sweep import PollBudget, Sweeper, SweepResult, SweepRun
 from ._watch_book import WatchBook, WatchState, restore
 from .errors import LinkExpiredError, WaitTimeout
-from .models import SessionSummary
+from .models import SessionDetail, SessionSummary
 
 __all__ = ["PollBudget", "SessionWatch", "SharedWatcher", "Sweeper", "new_book"]
 
@@ -116,12 +129,15 @@ class SessionWatch:
                 self._run = self._sweeper.begin(self._book)
                 if self._run is None:
                     continue
-            result = await self._run.step()
+            # Cut at the deadline (a stalled page, a retry's pause): what the step learnt
+            # is yielded first, then the next call raises WaitTimeout. A step cut by our
+            # caller keeps what it learnt in the run, for the next call.
+            result = await self._run.step(self._deadline)
             if self._run.done:
                 self._run = None
+            self._queue.extend(result.changes)
             if result.errors:
                 raise next(iter(result.errors.values()))
-            self._queue.extend(result.changes)
         return self._queue.popleft()
 
 
@@ -133,7 +149,7 @@ class _Waiter:
     session_id: str
     event: anyio.Event = field(default_factory=anyio.Event)
     changes: list[SessionSummary] = field(default_factory=list)
-    outcome: SessionSummary | BaseException | None = None
+    outcome: SessionDetail | BaseException | None = None
 
     def wake(self) -> None:
         self.event.set()
@@ -159,10 +175,14 @@ class SharedWatcher:
         self._clock = clock
         self._book = book
         self._waiters: dict[str, list[_Waiter]] = {}
+        # Sessions seen terminal on a list row, oldest first: their detail is fetched by
+        # the sweeps, paced and charged like any poll, before the next list sweep.
+        self._details: dict[str, SessionSummary] = {}
         self._driver: _Waiter | None = None
         self._successor: _Waiter | None = None  # woken to take over driving
         self._run: SweepRun | None = None  # a sweep a previous driver left half-way
         self._replan = anyio.Event()
+        self._wake_at: float | None = None  # when the sleeping driver will sweep next
         self._closed = False
 
     def close(self) -> None:
@@ -180,18 +200,24 @@ class SharedWatcher:
         expires_at: datetime | None,
         timeout: float | None,
         on_status: OnChange | None,
-    ) -> SessionSummary:
-        """Wait until ``session_id`` is terminal; return its last row."""
+    ) -> SessionDetail:
+        """Wait until ``session_id`` is terminal; return its detail.
+
+        With a ``timeout``, raises :class:`~zenhire_async.WaitTimeout` at the deadline
+        whatever the server does: the driving waiter cuts its sweep step there.
+        """
+        session_id = canonical_id(session_id)
         deadline = None if timeout is None else anyio.current_time() + timeout
         waiter = _Waiter(session_id)
         self._book.track(session_id, expires_at=expires_at, now=anyio.current_time())
         entry = self._book.tracked[session_id]
+        self._waiters.setdefault(session_id, []).append(waiter)
         if entry.last is not None:  # another waiter has seen it already
             waiter.changes.append(entry.last)
             if entry.done:
-                waiter.outcome = self._outcome(entry.last, entry.expired)
-        self._waiters.setdefault(session_id, []).append(waiter)
-        self._poke()
+                self._settle(entry.last, expired=entry.expired)
+        if not waiter.has_news:
+            self._poke_if_sooner()
         try:
             while True:
                 while waiter.changes:
@@ -208,7 +234,10 @@ class SharedWatcher:
                     raise RuntimeError("the ZenHireClient was closed while waiting")
                 if deadline is not None and anyio.current_time() >= deadline:
                     raise WaitTimeout(
-                        f"session {session_id} did not finish within {timeout:g}s",
+                        f"session {session_id} finished ({entry.status}) but its detail could "
+                        "not be fetched before the timeout"
+                        if entry.done
+                        else f"session {session_id} did not finish within {timeout:g}s",
                         last=entry.last,
                         pending={session_id: entry.last},
                     )
@@ -219,16 +248,38 @@ class SharedWatcher:
         finally:
             self._leave(waiter)
 
-    def _outcome(self, last: SessionSummary, expired: bool) -> SessionSummary | BaseException:
-        if not expired:
-            return last
-        return LinkExpiredError(
-            f"session {last.id} is still initiated and its link has expired", session=last
-        )
+    def _settle(self, last: SessionSummary, *, expired: bool) -> None:
+        """A session is done: hand its waiters the outcome, or queue its detail fetch."""
+        waiters = self._waiters.get(last.id, [])
+        outcome: SessionDetail | BaseException | None = None
+        if expired:
+            outcome = LinkExpiredError(
+                f"session {last.id} is still initiated and its link has expired", session=last
+            )
+        elif isinstance(last, SessionDetail):
+            outcome = last
+        elif waiters:
+            self._details.setdefault(last.id, last)
+        if outcome is not None:
+            self._details.pop(last.id, None)
+            for waiter in waiters:
+                waiter.outcome = outcome
+                waiter.wake()
 
     def _poke(self) -> None:
         self._replan.set()
         self._replan = anyio.Event()
+
+    def _poke_if_sooner(self) -> None:
+        """Wake the sleeping driver to plan for a new session, unless it would be no sooner.
+
+        The new session is due now, but nothing is sent before the budget allows: when
+        the driver sleeps until then anyway, it need not replan (a ramp of waiters would
+        otherwise make it rescan every pending session once per new waiter).
+        """
+        if self._wake_at is not None and self._sweeper.earliest() >= self._wake_at:
+            return
+        self._poke()
 
     def _leave(self, waiter: _Waiter) -> None:
         waiters = self._waiters.get(waiter.session_id, [])
@@ -236,6 +287,7 @@ class SharedWatcher:
             waiters.remove(waiter)
         if not waiters:
             self._waiters.pop(waiter.session_id, None)
+            self._details.pop(waiter.session_id, None)
             self._book.untrack(waiter.session_id)
         if self._driver is waiter:
             self._driver = None
@@ -250,6 +302,14 @@ class SharedWatcher:
         if self._successor is not None:
             self._successor.wake()
 
+    def _begin(self) -> SweepRun | None:
+        if self._details:  # paced like any sweep: one batch of detail GETs per run
+            batch = list(islice(self._details, 8))
+            for session_id in batch:  # to the back: a stale answer does not hold up the rest
+                self._details[session_id] = self._details.pop(session_id)
+            return self._sweeper.begin_details(self._book, batch)
+        return self._sweeper.begin(self._book)
+
     async def _drive(self, waiter: _Waiter, deadline: float | None) -> None:
         """Sweep for everyone until this waiter has news or reaches its deadline."""
         self._driver = waiter
@@ -261,43 +321,60 @@ class SharedWatcher:
                         self._deliver(entry.last, expired=True)
                 if waiter.has_news or self._closed:
                     break
+                if deadline is not None and anyio.current_time() >= deadline:
+                    break
                 if self._run is None:
-                    wake = self._sweeper.next_wake(self._book)
+                    if self._details:
+                        wake: float | None = self._sweeper.earliest()
+                    else:
+                        wake = self._sweeper.next_wake(self._book)
                     if deadline is not None and (wake is None or wake > deadline):
                         wake = deadline
                     replan = self._replan
+                    self._wake_at = wake
                     with anyio.move_on_after(
                         math.inf if wake is None else max(0.0, wake - anyio.current_time())
                     ):
                         await replan.wait()
                         continue  # new sessions to plan for
+                    self._wake_at = None
                     if deadline is not None and anyio.current_time() >= deadline:
-                        break
-                    self._run = self._sweeper.begin(self._book)
+                        continue  # ends the drive above, after a last look at expiries
+                    self._run = self._begin()
                     if self._run is None:
                         continue
                 run = self._run
-                result = await run.step()
-                if run.done and self._run is run:
-                    self._run = None
-                for change in result.changes:
-                    self._deliver(change, expired=False)
-                for session_id, error in result.errors.items():
-                    for other in self._waiters.get(session_id, []):
-                        other.outcome = error
-                        other.wake()
+                try:
+                    self._absorb(await run.step(deadline))
+                finally:
+                    if run.done and self._run is run:
+                        self._run = None
+                    self._absorb(run.take())  # what a step cut by our caller learnt
         finally:
+            self._wake_at = None
             self._driver = None
             self._elect(exclude=waiter)
+
+    def _absorb(self, result: SweepResult) -> None:
+        for change in result.changes:
+            self._deliver(change, expired=False)
+        for detail in result.details:
+            if detail.id in self._details:
+                self._settle(detail, expired=False)
+        for session_id, error in result.errors.items():
+            self._details.pop(session_id, None)
+            for other in self._waiters.get(session_id, []):
+                other.outcome = error
+                other.wake()
 
     def _deliver(self, change: SessionSummary, *, expired: bool) -> None:
         entry = self._book.tracked.get(change.id)
         for waiter in self._waiters.get(change.id, []):
             if not expired:
                 waiter.changes.append(change)
-            if entry is not None and entry.done:
-                waiter.outcome = self._outcome(change, expired)
             waiter.wake()
+        if entry is not None and entry.done:
+            self._settle(change, expired=expired)
 
 
 def new_book(
@@ -313,6 +390,8 @@ def new_book(
         return book
     if isinstance(ids, str):
         raise TypeError("watch() takes a list of session ids, not a single string")
-    for session_id in ids:
-        book.track(session_id, expires_at=known_expiry(session_id), now=now)
+    for given in ids:
+        session_id = canonical_id(given)
+        expires_at = known_expiry(given) or known_expiry(session_id)
+        book.track(session_id, expires_at=expires_at, now=now)
     return book

@@ -18,15 +18,14 @@ from .. import _protocol as proto
 from .._clock import LoopWallClock
 from .._events_dispatch import observed, observed_context
 from .._http import Transport
+from .._ids import canonical_id, same_id
 from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
-from .._retry import RetryPolicy
-from .._sweep import TRANSIENT_ERRORS
 from .._validation import MetadataValue, require_id
 from .._watch_book import WatchBook, WatchState
 from ..bulk import CandidateInput, bulk_invite
 from ..bulk import OnProgress as OnBulkProgress
-from ..errors import WaitTimeout
+from ..errors import DecodeError
 from ..models import (
     BulkInviteReport,
     ConsentModeName,
@@ -172,9 +171,18 @@ class Sessions:
 
     @observed("sessions.get")
     async def get(self, session_id: str) -> SessionDetail:
-        """Fetch one session, with its persona and feedback."""
+        """Fetch one session, with its persona and feedback.
+
+        An answer naming another session is a :class:`~zenhire_async.DecodeError` (UUIDs
+        compare case-insensitively).
+        """
         response = await self._transport.send(proto.get_session(session_id))
-        return proto.decode(proto.SESSION_DETAIL, response.body, "session")
+        detail = proto.decode(proto.SESSION_DETAIL, response.body, "session")
+        if not same_id(detail.id, session_id):
+            raise DecodeError(
+                f"asked for session {session_id!r}, the answer names {detail.id[:64]!r}"
+            )
+        return detail
 
     @observed("sessions.list")
     async def _page(
@@ -271,36 +279,10 @@ class Sessions:
         self._transport.check_usable()  # closed, or another loop: before any shared state
         if self._shared is None:
             self._shared = SharedWatcher(self._home._sweeper(), self._clock, WatchBook())
-        deadline = None if timeout is None else anyio.current_time() + timeout
-        last = await self._shared.wait(
-            session_id,
-            expires_at=self._expiries.get(session_id),
-            timeout=timeout,
-            on_status=on_status,
+        expires_at = self._expiries.get(session_id) or self._expiries.get(canonical_id(session_id))
+        return await self._shared.wait(
+            session_id, expires_at=expires_at, timeout=timeout, on_status=on_status
         )
-        if isinstance(last, SessionDetail):
-            return last
-        return await self._terminal_detail(last, deadline)
-
-    async def _terminal_detail(self, last: SessionSummary, deadline: float | None) -> SessionDetail:
-        """The detail of a session seen terminal on a list row (for persona and feedback).
-
-        Transient failures are waited out like the rest of the wait, up to its deadline.
-        """
-        delays = RetryPolicy().delays()
-        while True:
-            try:
-                return await self.get(last.id)
-            except TRANSIENT_ERRORS:
-                pause = next(delays)
-                if deadline is not None and anyio.current_time() + pause >= deadline:
-                    raise WaitTimeout(
-                        f"session {last.id} finished ({last.status}) but its detail could not "
-                        "be fetched before the timeout",
-                        last=last,
-                        pending={last.id: last},
-                    ) from None
-                await anyio.sleep(pause)
 
     def watch(
         self, session_ids: Iterable[str] | WatchState, *, timeout: float | None = None

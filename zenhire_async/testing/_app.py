@@ -14,12 +14,14 @@ Order of work for every request:
 7. faults that spoil a computed answer (``truncated``, ``lost_response``, ``stall_body``,
    ``trickle``, ``gzip``, ``gzip_always``) or move a ready artifact to the storage origin
    (``storage_redirect``, ``storage_url``); a created session is recorded as delivered once
-   its 201 answer was fully written.
+   its 201 answer was fully written; ``other_id`` rewrites a session answer to
+   name another session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -228,6 +230,8 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         return await _truncated(request, resp)
     if rule is not None and kind in _REWRITES and isinstance(resp, web.Response):
         resp = await _rewrite(ctx, request, resp, rule)
+    if kind == "other_id" and isinstance(resp, web.Response) and resp.status == 200:
+        _echo_other_id(ctx, request, resp)
     await _deliver(ctx, request, resp)
     return resp
 
@@ -250,6 +254,18 @@ async def _rewrite(
                 ctx.undelivered.add(ident)
             return web.Response(status=499)
     return resp
+
+
+def _echo_other_id(ctx: Context, request: web.Request, resp: web.Response) -> None:
+    """Rewrite a session answer to name another session of the tenant (a mixed-up cache)."""
+    body = json.loads(resp.body if isinstance(resp.body, bytes) else b"{}")
+    asked = str(body.get("id", "")).lower()
+    tenant = request.get(TENANT)
+    other = next(
+        (i for i, rec in ctx.store.sessions.items() if rec.tenant is tenant and i != asked),
+        ctx.store.new_id(),
+    )
+    resp.body = json.dumps({**body, "id": other}).encode()
 
 
 async def _add_request_id(request: web.Request, resp: web.StreamResponse) -> None:

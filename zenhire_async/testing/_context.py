@@ -41,6 +41,7 @@ class Context:
     undelivered: set[str] = field(default_factory=set)
     min_credits: int = 1
     storage: Storage | None = None
+    case_insensitive_ids: bool = False  # ``/sessions/{id}`` matches an upper-case UUID too
 
     def now(self) -> float:
         """Emulator wall time in epoch seconds (after start)."""

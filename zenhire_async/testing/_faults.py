@@ -74,6 +74,7 @@ FaultKind = Literal[
     "storage_redirect",
     "storage_url",
     "patched_answer",
+    "other_id",
 ]
 """The kinds of fault the emulator can inject (see :meth:`Faults.add`)."""
 
@@ -132,6 +133,8 @@ class FaultRule:
             return route in _STALE_ROUTES
         if self.kind in ("storage_redirect", "storage_url"):
             return route in ARTIFACT_ROUTES
+        if self.kind == "other_id":
+            return route == "GET /sessions/{id}"
         return True
 
 
@@ -180,6 +183,8 @@ class Faults:
         fields of a 2xx JSON answer (of each row of a list page) with ``patch``: a mapping
         of field to new value (``DROP`` removes the field) or a function of the object;
         the default (``DEFAULT_PATCH``) is odd but readable, as older or newer servers write.
+        ``"other_id"`` (only on ``GET /sessions/{id}``) answers with the id of another
+        session of the tenant.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")

@@ -81,7 +81,10 @@ def _persona(request: web.Request) -> PersonaRecord:
 
 def _session(request: web.Request) -> SessionRecord:
     ident = request.match_info["id"]
-    rec = _ctx(request).store.sessions.get(ident)
+    ctx = _ctx(request)
+    rec = ctx.store.sessions.get(ident)
+    if rec is None and ctx.case_insensitive_ids:
+        rec = ctx.store.sessions.get(ident.lower())
     if rec is None or rec.tenant is not request[TENANT]:
         raise _not_found("Session", ident)
     return rec

@@ -57,6 +57,9 @@ class Emulator:
     and ``storage_url`` faults serve results through short-lived URLs: an
     ``ssl.SSLContext`` (with the server's certificate loaded) serves it over HTTPS,
     ``True`` over plain HTTP.
+
+    ``case_insensitive_ids`` makes ``/sessions/{id}`` match an upper-case UUID, as some
+    servers do (rows still carry the canonical lower-case id).
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         storage: ssl.SSLContext | bool = False,
+        case_insensitive_ids: bool = False,
     ) -> None:
         if envelope not in _ENVELOPES:
             raise ValueError(f"envelope must be one of {sorted(_ENVELOPES)}")
@@ -88,6 +92,7 @@ class Emulator:
             envelope=envelope,
             recording_bytes=recording_bytes,
             limiter=limiter,
+            case_insensitive_ids=case_insensitive_ids,
         )
         if storage is not False:
             context = storage if isinstance(storage, ssl.SSLContext) else None
