@@ -18,6 +18,8 @@ from fuzz_support import CANCELLATION_POINTS, FUZZED, PROFILE
 from zenhire_async import ZenHireClient
 from zenhire_async.testing import Emulator, virtual_time_loop_factory
 
+pytest_plugins = ("pytester",)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_time: run on a normal (not virtual-time) loop")
