@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import random
 import threading
 import time
 import warnings
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -190,3 +192,19 @@ def test_asyncio_runner_and_manual_advance() -> None:
         with pytest.raises(ValueError, match="backwards"):
             loop.advance(-1)
         runner.run(asyncio.sleep(5))
+
+
+async def test_a_wall_clock_deadline_has_passed_when_the_loop_reaches_it() -> None:
+    # Regression: loop_time_of() could land a fraction of a microsecond early; on a clock
+    # that stands still between jumps the waiter then woke to "not yet", for ever (and a
+    # one-day wait measured 86399.9999995 s).
+    loop = asyncio.get_running_loop()
+    clock = LoopWallClock()
+    rng = random.Random(5)
+    for _ in range(2000):
+        loop.advance(rng.random() * 1000)
+        when = clock.now() + timedelta(seconds=rng.random() * 86_400)
+        waited = clock.loop_time_of(when) - loop.time()
+        assert waited >= (when - clock.now()).total_seconds()
+        loop.advance(waited)
+        assert clock.now() >= when

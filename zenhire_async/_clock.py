@@ -16,6 +16,10 @@ from datetime import UTC, datetime
 
 __all__ = ["LoopWallClock", "loop_wall_time"]
 
+# Datetimes have microsecond resolution and epoch seconds as floats carry ~0.25 µs of
+# rounding: a loop time this much past the exact instant reads ``>= when`` for sure.
+_PAST = 2e-6
+
 
 def loop_wall_time(loop: asyncio.AbstractEventLoop) -> float:
     """Epoch seconds as ``loop`` sees them: its own ``wall_time()`` if it keeps one."""
@@ -35,6 +39,11 @@ class LoopWallClock:
         return datetime.fromtimestamp(loop_wall_time(asyncio.get_running_loop()), UTC)
 
     def loop_time_of(self, when: datetime) -> float:
-        """The ``anyio.current_time()`` value at which the wall clock will read ``when``."""
+        """The ``anyio.current_time()`` value at which the wall clock will read ``when``.
+
+        A couple of microseconds late rather than early: on a virtual-time loop, whose clock
+        stands still between jumps, a wake-up at which :meth:`now` still read a hair before
+        ``when`` would be scheduled again for the same instant, for ever.
+        """
         loop = asyncio.get_running_loop()
-        return loop.time() + (when.timestamp() - loop_wall_time(loop))
+        return loop.time() + (when.timestamp() - loop_wall_time(loop)) + _PAST
