@@ -145,14 +145,18 @@ async def test_a_job_whose_waiter_was_cancelled_still_holds_the_clock() -> None:
 def test_closing_a_runner_waits_for_the_executor_instead_of_jumping_its_timeout() -> None:
     # Regression (3.12+): Runner.close() joins the default executor with a 300 s timeout;
     # the loop jumped over it and warned "executor did not finish joining" (an error here).
+    started = threading.Event()
+
     def slow() -> int:
-        time.sleep(0.2)
+        started.set()
+        time.sleep(0.3)
         return 1
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        loop.run_in_executor(None, slow)  # still running when main returns
-        await asyncio.sleep(0)
+        job = loop.run_in_executor(None, slow)
+        await asyncio.to_thread(started.wait)
+        job.cancel()  # abandoned by its waiter, still running when the runner closes
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
