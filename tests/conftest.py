@@ -1,10 +1,11 @@
 """Shared fixtures: the anyio backend and emulator-backed clients.
 
 Tests run on asyncio with a *virtual-time* loop by default: the clock jumps to the next
-timer whenever the loop is idle, so retry backoff, pacing and polling sleeps cost nothing
-while the client runs with its real defaults. Tests that hand work to threads (file writes
-of recording downloads) are marked ``real_time``: the virtual clock cannot see a thread
-and could fire a timeout early.
+timer whenever the loop is idle (and never moves with real time), so retry backoff, pacing
+and polling sleeps cost nothing while the client runs with its real defaults. Thread work
+(``run_in_executor``, ``asyncio.to_thread``, ``anyio.to_thread``: journal writes, recording
+downloads) is waited for, never jumped over. Tests that wait for a child process are marked
+``real_time``: a process is the one thing the virtual loop cannot see.
 """
 
 from __future__ import annotations
@@ -18,13 +19,38 @@ from fuzz_support import CANCELLATION_POINTS, FUZZED, PROFILE
 from zenhire_async import ZenHireClient
 from zenhire_async.testing import Emulator, virtual_time_loop_factory
 
+pytest_plugins = ("pytester",)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_time: run on a normal (not virtual-time) loop")
 
 
+_FIGURES = "zenhire_figures"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In an xdist worker: hand this worker's figures to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_FIGURES] = {
+            "fuzzed": dict(FUZZED),
+            "cancellation": dict(CANCELLATION_POINTS),
+        }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """In the xdist controller: add up each worker's figures as it finishes."""
+    figures = getattr(node, "workeroutput", {}).get(_FIGURES)
+    if figures:
+        FUZZED.update(figures["fuzzed"])
+        CANCELLATION_POINTS.update(figures["cancellation"])
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the inputs the fuzz tests tried and the await points cancelled at."""
+    """Print the inputs the fuzz tests tried and the await points cancelled at (summed over
+    xdist workers)."""
     if FUZZED:
         detail = ", ".join(f"{name} {count}" for name, count in sorted(FUZZED.items()))
         terminalreporter.write_line(

@@ -1,19 +1,20 @@
 """Emulator time: wall-clock seconds derived from the running loop's clock.
 
 Everything stateful in the emulator (timestamps, rate-limit windows, the candidate
-simulator, link expiry) reads :meth:`EmulatorClock.now`: ``time.time()`` shifted by how far
-the loop's clock has run ahead of the real monotonic clock. On a normal loop that is plain
-wall time; under :class:`~.virtual_time.VirtualTimeEventLoop` it is wall time plus the
-virtual offset, the same for every emulator and every SDK client in that loop (the SDK's
-own clock uses the same formula), whenever each was created.
+simulator, link expiry) reads :meth:`EmulatorClock.now`, which is the loop's wall clock
+(:func:`zenhire_async._clock.loop_wall_time`, the SDK's clock too). On a normal loop that is
+plain ``time.time()``; under :class:`~.virtual_time.VirtualTimeEventLoop` it is derived from
+the loop's virtual clock alone (``loop.wall_time()``), the same for every emulator and every
+SDK client in that loop, whenever each was created, and it never moves with real time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
 from datetime import UTC, datetime, timedelta
+
+from .._clock import loop_wall_time
 
 __all__ = ["EmulatorClock", "format_ms", "parse_iso"]
 
@@ -28,7 +29,7 @@ class EmulatorClock:
 
     def now(self) -> float:
         """The emulator's current wall time, in seconds since the epoch."""
-        return time.time() + (self._loop.time() - time.monotonic())
+        return loop_wall_time(self._loop)
 
     def now_ms(self) -> int:
         """The emulator's current wall time, in whole milliseconds since the epoch."""
