@@ -338,3 +338,24 @@ def test_a_delimiter_that_yields_candidate_ref_wins_over_the_sniffers_guess(
     layout = read_layout(source, None)
     assert layout.delimiter == ";" and layout.rows == 1
     assert layout.header == ["candidate_ref", "metadata.a,b,c"]
+
+
+async def test_links_refuse_a_symlink_or_another_journal_as_out(
+    emu: Emulator, capsys: Captured, tmp_path: Path
+) -> None:
+    persona = emu.create_persona("Backend", "en")
+    first = _csv(tmp_path / "a.csv", ["ats-1"])
+    second = _csv(tmp_path / "b.csv", ["ats-2"])
+    for source in (first, second):
+        code, _, err = await zenhire(emu, capsys, *_invite(persona, source))
+        assert code == 0, err
+    journal, other = tmp_path / "a.journal.jsonl", tmp_path / "b.journal.jsonl"
+    link = tmp_path / "to-b.csv"
+    link.symlink_to(other)
+    before = other.read_bytes()
+    for target in (other, link):
+        code, _, err = await zenhire(emu, capsys, "links", "--journal", str(journal),
+                                     "--out", str(target))  # fmt: skip
+        assert code == 2, err
+        assert "choose another --out" in err
+    assert other.read_bytes() == before and link.is_symlink()

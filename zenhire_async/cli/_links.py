@@ -20,7 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import AttemptRecord, CreatedRecord, FailedRecord, JobRecord, read_journal
+from .. import AttemptRecord, CreatedRecord, FailedRecord, JobRecord, UnsafePathError, read_journal
+from .._journal import check_export_target
 from ._candidates import CandidatesCsv, delimiter_arg, iter_records, open_csv, read_layout
 from ._errors import EXIT_ERROR, CommandError, UsageError
 from ._files import fill_private_file
@@ -140,6 +141,10 @@ async def write_links(
                 raise UsageError(
                     f"the links file {target} would overwrite the {name}: choose another --out"
                 )
+        try:  # the SDK's one rule for link files: no symlink, never onto any journal
+            check_export_target(journal, target)
+        except UnsafePathError as error:
+            raise UsageError(f"{error} (the links file; choose another --out)") from None
         return _fill(path, links, refs)
 
     try:
