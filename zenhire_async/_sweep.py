@@ -168,11 +168,13 @@ class SweepRun:
 
     async def _list_step(self, walker: PageWalker[SessionSummary], result: SweepResult) -> None:
         self.requests += 1
-        for row in await walker.next_page():
+        page = await walker.next_page()
+        now = anyio.current_time()  # once per page, not per row
+        for row in page:
             if row.id in self._book.tracked:
                 self._seen.add(row.id)
                 self._unknown.discard(row.id)
-                self._note(row, result)
+                self._note(row, result, now)
         plan = self._plan
         assert isinstance(plan, ListPlan)
         found_all = plan.max_pages is not None and not self._unknown
@@ -211,7 +213,9 @@ class SweepRun:
         if failure is not None:
             raise failure
 
-    def _note(self, row: SessionSummary, result: SweepResult) -> None:
-        change = self._book.observe(row, anyio.current_time(), self._sweeper._rng.random())
+    def _note(self, row: SessionSummary, result: SweepResult, now: float | None = None) -> None:
+        if now is None:
+            now = anyio.current_time()
+        change = self._book.observe(row, now, self._sweeper._rng.random())
         if change is not None:
             result.changes.append(change)
