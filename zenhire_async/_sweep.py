@@ -27,9 +27,8 @@ from ._clock import LoopWallClock
 from ._retry import MAX_RETRY_AFTER
 from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from .errors import APIConnectionError, NotFoundError, RateLimitError, ServerError, ZenHireError
-from .models import SessionStatus, SessionSummary
+from .models import SessionSummary
 from .pagination import PageWalker
-from .polling import link_expiry
 
 if TYPE_CHECKING:
     from .resources.sessions import Sessions
@@ -91,10 +90,9 @@ class Sweeper:
         if due is None:
             return None
         now = anyio.current_time()
-        for entry in book.pending():
-            if entry.last is not None and entry.status == SessionStatus.INITIATED:
-                expiry = link_expiry(entry.last, entry.expires_at)
-                due = min(due, self._clock.loop_time_of(expiry))
+        expiry = book.next_expiry()  # the book's heap: not a clock conversion per session
+        if expiry is not None:
+            due = min(due, self._clock.loop_time_of(expiry))
         return max(due, now + self._budget.delay(now), self._retry_at)
 
     def begin(self, book: WatchBook) -> SweepRun | None:
