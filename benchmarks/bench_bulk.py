@@ -113,6 +113,7 @@ class _FsyncCounter:
     def __init__(self) -> None:
         self.count = 0
         self._saved: dict[str, Any] = {}
+        self._journal_sync: Any = None
 
     def __enter__(self) -> _FsyncCounter:
         for name in ("fsync", "fdatasync"):
@@ -124,11 +125,27 @@ class _FsyncCounter:
                 _real(fd)
 
             setattr(os, name, counted)
+
+        from zenhire_async import _journal
+
+        real_sync = getattr(_journal, "_sync", None)  # bound at import: patched there too
+        if real_sync is not None:
+
+            def journal_sync(fd: int) -> None:
+                self.count += 1
+                real_sync(fd)
+
+            _journal._sync = journal_sync
+        self._journal_sync = real_sync
         return self
 
     def __exit__(self, *exc: object) -> None:
         for name, real in self._saved.items():
             setattr(os, name, real)
+        if self._journal_sync is not None:
+            from zenhire_async import _journal
+
+            _journal._sync = self._journal_sync
 
 
 async def _cpu_ours(info: dict[str, Any], rows: int, journal: Path, tag: str) -> tuple[float, int]:
