@@ -18,11 +18,13 @@ Run ``python benchmarks/bench_bulk.py [--quick]``: prints a table and writes
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import logging
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,7 @@ from typing import IO, Any
 
 import anyio
 
+from benchmarks._harness import comparison_row
 from zenhire_async import ZenHireClient
 from zenhire_async.testing import Emulator, virtual_time_loop_factory
 
@@ -99,6 +102,127 @@ def pacing(rows: int, per_minute: int, *, virtual: bool) -> dict[str, Any]:
     )
     result["clock"] = "virtual" if virtual else "real"
     return result
+
+
+# -- client CPU and fsyncs per row ---------------------------------------------------------
+
+
+class _FsyncCounter:
+    """Counts ``os.fsync``/``os.fdatasync`` calls of this process while installed."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._saved: dict[str, Any] = {}
+        self._journal_sync: Any = None
+
+    def __enter__(self) -> _FsyncCounter:
+        for name in ("fsync", "fdatasync"):
+            real = getattr(os, name)
+            self._saved[name] = real
+
+            def counted(fd: int, _real: Any = real) -> None:
+                self.count += 1
+                _real(fd)
+
+            setattr(os, name, counted)
+
+        from zenhire_async import _journal
+
+        real_sync = getattr(_journal, "_sync", None)  # bound at import: patched there too
+        if real_sync is not None:
+
+            def journal_sync(fd: int) -> None:
+                self.count += 1
+                real_sync(fd)
+
+            _journal._sync = journal_sync
+        self._journal_sync = real_sync
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, real in self._saved.items():
+            setattr(os, name, real)
+        if self._journal_sync is not None:
+            from zenhire_async import _journal
+
+            _journal._sync = self._journal_sync
+
+
+async def _cpu_ours(info: dict[str, Any], rows: int, journal: Path, tag: str) -> tuple[float, int]:
+    async with ZenHireClient(
+        api_key=info["api_key"], base_url=info["base_url"], rate_limit_per_minute=None
+    ) as zh:
+        with _FsyncCounter() as fsyncs:
+            cpu = time.process_time()
+            report = await zh.sessions.bulk_invite(
+                info["persona_id"],
+                ({"candidate_ref": f"{tag}-{i}"} for i in range(rows)),
+                consent_mode="explicit",
+                journal=journal,
+                concurrency=8,
+            )
+            cpu = time.process_time() - cpu
+    assert report.created == rows, report
+    return cpu / rows, fsyncs.count
+
+
+async def _cpu_raw(info: dict[str, Any], rows: int, journal: Path, tag: str) -> tuple[float, int]:
+    """What a careful hand-written job does: 8 workers, POST, one fsync'd line per link."""
+    import aiohttp
+    import msgspec
+
+    url = f"{info['base_url']}/api/v1/interview/personas/{info['persona_id']}/sessions"
+    encoder = msgspec.json.Encoder()
+    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    loop = asyncio.get_running_loop()
+    refs = iter(range(rows))
+
+    def write(line: bytes) -> None:
+        os.write(fd, line)
+        os.fsync(fd)
+
+    async with aiohttp.ClientSession(headers={"X-API-Key": info["api_key"]}) as http:
+
+        async def worker() -> None:
+            for i in refs:
+                body = {"consent_mode": "explicit", "candidate_ref": f"{tag}-{i}"}
+                async with http.post(url, data=encoder.encode(body), headers=_JSON) as resp:
+                    answer = msgspec.json.decode(await resp.read())
+                    if resp.status != 201:
+                        raise RuntimeError(f"HTTP {resp.status}")
+                record = {"ref": f"{tag}-{i}", "id": answer["id"], "link": answer["candidate_link"]}
+                await loop.run_in_executor(None, write, encoder.encode(record) + b"\n")
+
+        try:
+            with _FsyncCounter() as fsyncs:
+                cpu = time.process_time()
+                await asyncio.gather(*(worker() for _ in range(8)))
+                cpu = time.process_time() - cpu
+        finally:
+            os.close(fd)
+    return cpu / rows, fsyncs.count
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def client_cpu(rows: int, rounds: int) -> dict[str, Any]:
+    """Client CPU per row and fsyncs per row, pacing off, emulator in another process."""
+    from benchmarks._emulator_proc import emulator_process
+
+    ours: list[float] = []
+    raw: list[float] = []
+    fsyncs: list[float] = []
+    with emulator_process() as info, tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            for name in ("ours", "raw"):
+                journal = Path(tmp) / f"{name}-{r}.jsonl"
+                job = _cpu_ours if name == "ours" else _cpu_raw
+                per_row, syncs = asyncio.run(job(info, rows, journal, f"{name}{r}"))
+                (ours if name == "ours" else raw).append(per_row)
+                if name == "ours":
+                    fsyncs.append(syncs / rows)
+    return {"rows": rows, "rounds": rounds, "ours_s": ours, "raw_s": raw, "fsyncs": fsyncs}
 
 
 # -- memory ---------------------------------------------------------------------------------
@@ -202,6 +326,7 @@ def run(quick: bool) -> dict[str, Any]:
             pacing(300 if quick else 1_500, 6_000 if quick else 9_000, virtual=False),
         ],
         "memory": memory(5_000 if quick else 100_000),
+        "cpu": client_cpu(1_000 if quick else 3_000, 3 if quick else 5),
         "quick": quick,
     }
     return {"title": "4. Bulk invite", "rows": _rows(results), "params": results}
@@ -233,6 +358,31 @@ def _rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": r["http_429"] == 0,
             }
         )
+    c = results["cpu"]
+    case = f"{c['rows']:,} rows, pacing off, emulator in another process"
+    rows.append(
+        comparison_row(
+            case,
+            "client CPU µs/row",
+            c["ours_s"],
+            "raw aiohttp, one fsync'd line per row",
+            c["raw_s"],
+            goal="≤ 400 µs",
+            scale=1e6,
+        )
+    )
+    rows[-1]["met"] = rows[-1]["value"] <= 400
+    rows.append(
+        {
+            "case": case,
+            "metric": "fsyncs per row",
+            "value": statistics.median(c["fsyncs"]),
+            "min": min(c["fsyncs"]),
+            "max": max(c["fsyncs"]),
+            "goal": "≤ 0.6",
+            "met": statistics.median(c["fsyncs"]) <= 0.6,
+        }
+    )
     m = results["memory"]
     rows.append(
         {

@@ -112,3 +112,32 @@ def test_a_window_estimated_from_link_expiry_gets_a_margin_for_clock_skew() -> N
     assert plan.created_after is not None and plan.created_before is not None
     assert plan.created_after <= T0 - timedelta(minutes=5)
     assert plan.created_before >= T0 + timedelta(minutes=5)
+
+
+def test_expiry_comes_from_the_heap_at_the_right_time_and_follows_a_later_known_expiry() -> None:
+    book = WatchBook(keep_final_rows=False)
+    for i in range(3):
+        book.track(f"s{i}", now=0)
+        book.observe(row(i, "initiated"), 0, 0.5)
+    book.observe(row(2, "active"), 1, 0.5)  # moved on: its link no longer matters
+    # A link expiry learnt later (from a journal) replaces the 7-day default.
+    book.track("s1", expires_at=T0 + timedelta(days=1), now=1)
+    assert book.next_expiry() == T0 + timedelta(days=1)
+    assert book.expire(T0 + timedelta(hours=23)) == []
+    expired = book.expire(T0 + timedelta(days=1))
+    assert [(e.id, e.last is not None and e.last.id) for e in expired] == [("s1", "s1")]
+    assert book.tracked["s1"].last is None  # the watch reported it; the book drops the row
+    assert book.next_expiry() == T0 + timedelta(days=7)
+    assert [e.id for e in book.expire(T0 + timedelta(days=8))] == ["s0"]
+    assert book.next_expiry() is None and book.expire(T0 + timedelta(days=30)) == []
+    state = {s.id: (s.status, s.expired) for s in book.to_state().sessions}
+    assert state == {"s0": ("initiated", True), "s1": ("initiated", True), "s2": ("active", False)}
+
+
+def test_a_watch_book_drops_the_row_of_a_finished_session_and_a_shared_one_keeps_it() -> None:
+    for keep in (False, True):
+        book = WatchBook(keep_final_rows=keep)
+        book.track("s1", now=0)
+        assert book.observe(row(1, "completed"), 0, 0.5) is not None
+        assert (book.tracked["s1"].last is not None) is keep
+        assert book.tracked["s1"].status == "completed"

@@ -9,7 +9,10 @@ One JSON object per line, each tagged by ``"type"``:
 * ``orphan`` — a session of the row whose link never reached us (``session_id``).
 
 Every record is written with one ``write`` on an ``O_APPEND`` descriptor and ``fsync``'d
-before the caller goes on, so a record the job acted upon is on disk. The file is created
+before the caller goes on, so a record the job acted upon is on disk. A running job commits
+in groups: one writer task (:meth:`JournalWriter.run`) writes every record appended while
+the previous write was in progress with one ``write`` and one fsync, and each appender still
+waits for the fsync of its own record. The file is created
 with mode 0600 (links are secrets) and locked (``flock``) while a job runs, so that two
 processes never run the same job at once. A crash can only tear the *last* line (no newline
 yet): readers ignore it and a resuming job cuts it off before appending.
@@ -33,6 +36,7 @@ from typing import TypeAlias, Union
 
 import anyio
 import msgspec
+from anyio.abc import TaskStatus
 
 from ._bulk_rules import MARKER_JOB
 from ._redact import hide_link
@@ -328,6 +332,25 @@ def _resume_state(
     return state, end
 
 
+class _Batch:
+    """Records appended while the previous batch was being written: one write, one fsync."""
+
+    __slots__ = ("data", "done", "error")
+
+    def __init__(self) -> None:
+        self.data: list[bytes] = []
+        self.done = anyio.Event()
+        self.error: OSError | None = None
+
+    def fail(self, error: OSError) -> None:
+        self.error = error
+        self.done.set()
+
+
+# fdatasync is enough for an append-only file (it flushes the size change with the data).
+_sync = getattr(os, "fdatasync", os.fsync)
+
+
 class JournalWriter:
     """The open, locked journal of one running job."""
 
@@ -335,6 +358,11 @@ class JournalWriter:
         self._fd = fd
         self.path = path
         self._lock = threading.Lock()
+        self._running = False  # a writer task (run) is taking batches
+        self._open = _Batch()  # records waiting for the next write
+        self._wake = anyio.Event()
+        self.failure: OSError | None = None
+        """The write error that stopped the journal, if any."""
 
     @classmethod
     def open(
@@ -382,18 +410,73 @@ class JournalWriter:
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, start)
                 raise
-            os.fsync(self._fd)
+            _sync(self._fd)
+
+    async def _write_off_loop(self, data: bytes) -> None:
+        # Off the event loop (visible to loops that track executor work, as the testing
+        # package's virtual-time loop does); shielded: a batch is either wholly written or,
+        # after a crash, a torn tail.
+        with anyio.CancelScope(shield=True):
+            await asyncio.get_running_loop().run_in_executor(None, self._write, data)
 
     async def append(self, record: JournalRecord) -> None:
         """Append ``record`` and return once it is on disk (fsync'd).
 
-        The write runs in the loop's executor (off the event loop; visible to loops that
-        track executor work, as the testing package's virtual-time loop does). It is shielded
-        from cancellation: a record is either wholly written or, after a crash, a torn tail.
+        While :meth:`run` runs (the job's writer task), records appended meanwhile share one
+        write and one fsync; otherwise the record is written alone. Either way it returns
+        only once its record is on disk, and it is shielded from cancellation. After a write
+        failed (``ENOSPC``…), every append raises that ``OSError``.
         """
+        if self.failure is not None:
+            raise self.failure
         data = _encoder.encode(record) + b"\n"
+        if not self._running:
+            await self._write_off_loop(data)
+            return
+        batch = self._open
+        batch.data.append(data)
+        self._wake.set()
         with anyio.CancelScope(shield=True):
-            await asyncio.get_running_loop().run_in_executor(None, self._write, data)
+            await batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """The writer task (group commit): write each batch of appended records with one
+        ``write`` and one fsync, until cancelled.
+
+        Run it in the job's task group (``await tg.start(journal.run)``). When cancelled, it
+        first writes what is queued, so no appender is left waiting. A failed write fails
+        its batch and every later append with the ``OSError``; the task then ends without
+        raising (the appenders raise it where the job can act on it).
+        """
+        self._running = True
+        task_status.started()
+        try:
+            while self.failure is None:
+                await self._wake.wait()
+                await self._flush()
+        finally:
+            with anyio.CancelScope(shield=True):
+                while self._open.data and self.failure is None:
+                    await self._flush()
+            self._running = False
+            if self.failure is not None:
+                self._open.fail(self.failure)
+
+    async def _flush(self) -> None:
+        self._wake = anyio.Event()
+        batch, self._open = self._open, _Batch()
+        if not batch.data:
+            return
+        try:
+            await self._write_off_loop(b"".join(batch.data))
+        except OSError as error:
+            self.failure = error
+            batch.fail(error)
+            self._open.fail(error)
+        finally:
+            batch.done.set()
 
     @classmethod
     async def open_async(

@@ -39,9 +39,8 @@ from .errors import (
     ServerError,
     ZenHireError,
 )
-from .models import SessionDetail, SessionStatus, SessionSummary
+from .models import SessionDetail, SessionSummary
 from .pagination import PageWalker
-from .polling import link_expiry
 
 if TYPE_CHECKING:
     from .resources.sessions import Sessions
@@ -105,10 +104,9 @@ class Sweeper:
         if due is None:
             return None
         now = anyio.current_time()
-        for entry in book.pending():
-            if entry.last is not None and entry.status == SessionStatus.INITIATED:
-                expiry = link_expiry(entry.last, entry.expires_at)
-                due = min(due, self._clock.loop_time_of(expiry))
+        expiry = book.next_expiry()  # the book's heap: not a clock conversion per session
+        if expiry is not None:
+            due = min(due, self._clock.loop_time_of(expiry))
         return max(due, now + self._budget.delay(now), self._retry_at)
 
     def earliest(self) -> float:
@@ -219,12 +217,14 @@ class SweepRun:
     async def _list_step(self, walker: PageWalker[SessionSummary]) -> None:
         self._charge(1)
         tracked = self._book.tracked
-        for row in await walker.next_page():
+        page = await walker.next_page()
+        now = anyio.current_time()  # once per page, not per row
+        for row in page:
             row_id = canonical_id(row.id)
             if row_id in tracked:
                 self._seen.add(row_id)
                 self._unknown.discard(row_id)
-                self._note(row if row_id == row.id else _renamed(row, row_id))
+                self._note(row if row_id == row.id else _renamed(row, row_id), now)
         plan = self._plan
         assert isinstance(plan, ListPlan)
         found_all = plan.max_pages is not None and not self._unknown
@@ -275,8 +275,9 @@ class SweepRun:
         if failure is not None:
             raise failure
 
-    def _note(self, row: SessionSummary) -> None:
-        now = anyio.current_time()
+    def _note(self, row: SessionSummary, now: float | None = None) -> None:
+        if now is None:
+            now = anyio.current_time()
         entry = self._book.tracked.get(row.id)
         if entry is not None:
             entry.polls += 1

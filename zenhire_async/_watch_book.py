@@ -23,6 +23,7 @@ where it stopped.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,8 +32,8 @@ from datetime import datetime, timedelta
 import msgspec
 
 from ._datetimes import shift
-from .models import TERMINAL_STATUSES, SessionStatus, SessionSummary
-from .polling import PollCadence, link_expiry
+from .models import DEFAULT_LINK_LIFETIME, TERMINAL_STATUSES, SessionStatus, SessionSummary
+from .polling import PollCadence
 
 __all__ = ["GetPlan", "ListPlan", "Tracked", "WatchBook", "WatchState", "status_rank"]
 
@@ -46,6 +47,9 @@ EXACT_MARGIN = timedelta(milliseconds=1)
 COALESCE_SECONDS = 2.0
 
 _RANKS: dict[str, int] = {SessionStatus.INITIATED: 0, SessionStatus.ACTIVE: 1}
+# One shared string per status (rows decode a fresh one each), and one shared 0.0.
+_STATUSES: dict[str, str] = {str(s): str(s) for s in SessionStatus}
+_ZERO = 0.0
 
 
 def status_rank(status: str) -> int:
@@ -57,7 +61,12 @@ def status_rank(status: str) -> int:
 
 @dataclass(slots=True)
 class Tracked:
-    """One watched session."""
+    """One watched session (slots only: a watch of 100,000 sessions keeps 100,000 of these).
+
+    ``last`` is the last row received while the session is pending; a book that does not
+    keep final rows (``sessions.watch``) drops it once the session is done, keeping only
+    what a saved state needs.
+    """
 
     id: str
     last: SessionSummary | None = None
@@ -70,11 +79,16 @@ class Tracked:
     done: bool = False
     expired: bool = False
     polls: int = 0  # fetches that read its state (a GET, or a list page holding it)
+    status: str | None = None
+    """The last reported status, or ``None`` before the first observation."""
 
-    @property
-    def status(self) -> str | None:
-        """The last reported status, or ``None`` before the first observation."""
-        return self.last.status if self.last is not None else None
+    def link_expiry(self) -> datetime | None:
+        """When the unused link expires (``None`` before the first observation)."""
+        if self.expires_at is not None:
+            return self.expires_at
+        if self.created_at is None or not self.created_exact:
+            return None
+        return shift(self.created_at, DEFAULT_LINK_LIFETIME)  # clamped: year 9999 stays 9999
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +162,19 @@ class WatchState(msgspec.Struct, frozen=True, kw_only=True):
 
 @dataclass(slots=True)
 class WatchBook:
-    """The tracked sessions and the statistics that plan the next sweep."""
+    """The tracked sessions and the statistics that plan the next sweep.
+
+    ``keep_final_rows=False`` drops a session's row once it is done (terminal or expired):
+    a watch that has reported it needs only its status for :meth:`to_state`. Link expiries
+    of observed ``initiated`` sessions are kept in a heap, so :meth:`expire` (called after
+    every page) costs nothing until one is due.
+    """
 
     cadence: PollCadence = field(default_factory=PollCadence)
     tracked: dict[str, Tracked] = field(default_factory=dict)
     window_rows: int | None = None  # rows seen in the last full list sweep of the window
+    keep_final_rows: bool = True
+    _expiries: list[tuple[datetime, str]] = field(default_factory=list)
 
     # -- membership ---------------------------------------------------------------------
 
@@ -166,6 +188,7 @@ class WatchBook:
             self.tracked[session_id] = entry
         elif expires_at is not None and entry.expires_at is None:
             entry.expires_at = expires_at
+            self._push_expiry(entry)
 
     def untrack(self, session_id: str) -> None:
         """Stop watching ``session_id``."""
@@ -182,25 +205,47 @@ class WatchBook:
         entry = self.tracked.get(row.id)
         if entry is None or entry.done:
             return None
+        moved = not entry.created_exact or entry.created_at != row.created_at
         entry.created_at = row.created_at
         entry.created_exact = True
-        previous = entry.last
+        previous = entry.status
+        status = _STATUSES.get(row.status, row.status)
         if previous is not None and (
-            row.status == previous.status or status_rank(row.status) < status_rank(previous.status)
+            status == previous or status_rank(status) < status_rank(previous)
         ):
-            if row.status == previous.status:
+            if status == previous:
                 entry.last = row
+                if moved:  # the link expiry follows the creation time
+                    self._push_expiry(entry)
             self._schedule(entry, now, rand)
             return None
         entry.last = row
+        entry.status = status
         entry.status_since = now
-        entry.done = row.status in TERMINAL_STATUSES
+        if status in TERMINAL_STATUSES:
+            self._finish(entry)
+            return row
         self._schedule(entry, now, rand)
+        if previous is None or moved:
+            self._push_expiry(entry)
         return row
+
+    def _finish(self, entry: Tracked) -> None:
+        entry.done = True
+        entry.status_since = entry.next_due = _ZERO
+        if not self.keep_final_rows:
+            entry.last = None
 
     def _schedule(self, entry: Tracked, now: float, rand: float) -> None:
         status = entry.status or SessionStatus.INITIATED
         entry.next_due = now + self.cadence.delay(status, now - entry.status_since, rand)
+
+    def _push_expiry(self, entry: Tracked) -> None:
+        if entry.last is None or entry.status != SessionStatus.INITIATED:
+            return
+        expiry = entry.link_expiry()
+        if expiry is not None:
+            heapq.heappush(self._expiries, (expiry, entry.id))
 
     def not_seen(self, session_id: str) -> None:
         """A list sweep covering this session's window did not return it: use GETs for it."""
@@ -208,20 +253,53 @@ class WatchBook:
         if entry is not None:
             entry.list_visible = False
 
+    def _live_expiry(self, expiry: datetime, session_id: str) -> Tracked | None:
+        """The entry a heap item stands for, if the item is still current."""
+        entry = self.tracked.get(session_id)
+        if (
+            entry is None
+            or entry.done
+            or entry.last is None
+            or entry.status != SessionStatus.INITIATED
+            or entry.link_expiry() != expiry
+        ):
+            return None
+        return entry
+
     def expire(self, wall_now: datetime) -> list[Tracked]:
-        """Mark and return the pending sessions still ``initiated`` after their link expired."""
+        """Mark and return the pending sessions still ``initiated`` after their link expired.
+
+        Each returned entry carries its last row in ``last`` (a copy, when the book does not
+        keep final rows). Costs one heap look when none is due.
+        """
         expired = []
-        for entry in self.pending():
-            if entry.last is None or entry.status != SessionStatus.INITIATED:
-                continue
-            if wall_now >= link_expiry(entry.last, entry.expires_at):
-                entry.done = entry.expired = True
+        heap = self._expiries
+        while heap and heap[0][0] <= wall_now:
+            expiry, session_id = heapq.heappop(heap)
+            entry = self._live_expiry(expiry, session_id)
+            if entry is None:
+                continue  # stale: the session moved on, was untracked, or its expiry changed
+            entry.expired = True
+            if self.keep_final_rows:
+                self._finish(entry)
                 expired.append(entry)
+            else:
+                snapshot = Tracked(entry.id, entry.last, done=True, expired=True)
+                snapshot.status = entry.status
+                self._finish(entry)
+                expired.append(snapshot)
         return expired
+
+    def next_expiry(self) -> datetime | None:
+        """The earliest link expiry of a pending ``initiated`` session (``None``: none)."""
+        heap = self._expiries
+        while heap and self._live_expiry(*heap[0]) is None:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
     def next_wake(self) -> float | None:
         """When the earliest pending session is due (``None`` when nothing is pending)."""
-        dues = [t.next_due for t in self.pending()]
+        dues = [t.next_due for t in self.tracked.values() if not t.done]
         return min(dues) if dues else None
 
     # -- planning ------------------------------------------------------------------------
@@ -229,6 +307,10 @@ class WatchBook:
     def plan(self, now: float) -> GetPlan | ListPlan | None:
         """The cheaper way to refresh what is due at ``now`` (``None``: nothing is due)."""
         pending = self.pending()
+        if len(self._expiries) > 2 * len(pending) + 64:  # mostly stale items: rebuild
+            self._expiries = []
+            for entry in pending:
+                self._push_expiry(entry)
         due = [t for t in pending if t.next_due <= now + COALESCE_SECONDS]
         if not due:
             return None
@@ -303,6 +385,7 @@ def restore(book: WatchBook, state: WatchState, now: float) -> Mapping[str, Trac
             entry.created_at = saved.created_at
             entry.created_exact = saved.created_exact
         if saved.expired or (saved.status is not None and saved.status in TERMINAL_STATUSES):
-            entry.done = True
+            entry.status = saved.status
             entry.expired = saved.expired
+            book._finish(entry)
     return book.tracked

@@ -142,17 +142,24 @@ class _BulkJob:
     ) -> BulkInviteReport:
         started = anyio.current_time()
         send, receive = anyio.create_memory_object_stream[_Row](self._concurrency)
-        async with anyio.create_task_group() as outer:
-            outer.start_soon(self._tick)
-            async with anyio.create_task_group() as workers:
-                for _ in range(self._concurrency):
-                    workers.start_soon(self._work, receive.clone())
-                receive.close()
-                async with send:
-                    await self._journaling(self._feed(candidates, send))
-            if not self._stop.is_set():
-                await self._journaling(self._sweep())
-            outer.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as outer:
+                await outer.start(self._journal.run)  # group commit: rows share fsyncs
+                outer.start_soon(self._tick)
+                async with anyio.create_task_group() as workers:
+                    for _ in range(self._concurrency):
+                        workers.start_soon(self._work, receive.clone())
+                    receive.close()
+                    async with send:
+                        await self._journaling(self._feed(candidates, send))
+                if not self._stop.is_set():
+                    await self._journaling(self._sweep())
+                outer.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            failure = self._journal.failure  # ENOSPC…: raised as itself, not as a group
+            if failure is None or group.split(lambda e: e is failure)[1] is not None:
+                raise
+            raise failure from None
         await self._notify()
         report = BulkInviteReport(
             job_id=self._state.job_id,

@@ -9,11 +9,21 @@ Each page decides the next request:
 * else ``has_more`` when given, else ``total`` when given, else a short or empty page ends it;
 * otherwise the next offset is this offset plus the rows received.
 
-Lists are newest first and grow while they are read, so an offset page can repeat rows of
-the one before it (rows shift down, never up: nothing is skipped). Ids already yielded are
-remembered and dropped. A server that repeats the same page or cursor forever is detected
-and raises :class:`~zenhire_async.errors.DecodeError` instead of looping: a cursor that comes
-back unchanged at once, the same page at once on its third time in a row (twice is what an
+Lists are newest first (``created_at`` desc) and grow while they are read, so an offset page
+can repeat rows already yielded: a row shifts down by as many rows as were created at the
+head meanwhile (never up: nothing is skipped), however many pages that is. So the walk does
+not remember every id it yielded: every row it yielded is at least as new as the last one,
+and a row served again has shifted, so a row *newer* than the last yielded is one already
+yielded (or one created after the walk began, which a walk does not promise); a row as new
+is checked against the ids yielded at that same ``created_at``; an *older* row is new. The
+walk keeps only those ids, so its memory does not grow with the list. This relies on the
+order: a page whose rows are not newest first raises
+:class:`~zenhire_async.errors.DecodeError` (with such a server, offset pages could repeat
+rows unnoticed). Rows without a ``created_at`` are deduplicated by remembering their ids.
+
+A server that repeats the same page or cursor forever is detected and raises
+:class:`~zenhire_async.errors.DecodeError` instead of looping: a cursor that comes back
+unchanged at once, the same page at once on its third time in a row (twice is what an
 honest list shows when exactly a page of rows was created between two reads), and any
 endless walk after ``MAX_PAGES_WITHOUT_NEW_ROWS`` pages that brought nothing new.
 """
@@ -21,6 +31,7 @@ endless walk after ``MAX_PAGES_WITHOUT_NEW_ROWS`` pages that brought nothing new
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from ._protocol import PageResult
@@ -59,7 +70,9 @@ class PageWalker(Generic[ItemT]):
     def __init__(self, fetch: FetchPage[ItemT], *, page_size: int) -> None:
         self._fetch = fetch
         self._page_size = page_size
-        self._seen: set[str] = set()
+        self._last_at: datetime | None = None  # created_at of the last row yielded
+        self._at_last: set[str] = set()  # ids yielded with that created_at
+        self._untimed: set[str] = set()  # ids yielded of rows without a created_at
         self._offset = 0
         self._cursor: str | None = None
         self._previous_ids: list[str] | None = None
@@ -87,17 +100,39 @@ class PageWalker(Generic[ItemT]):
         else:
             self._same_in_a_row = 1
         self._previous_ids = ids
-        fresh = []
-        for item in page.data:
-            if item.id not in self._seen:
-                self._seen.add(item.id)
-                fresh.append(item)
+        fresh = self._fresh(page.data)
         self._pages_without_new = 0 if fresh else self._pages_without_new + 1
         if self._pages_without_new >= MAX_PAGES_WITHOUT_NEW_ROWS:
             raise DecodeError(
                 f"{MAX_PAGES_WITHOUT_NEW_ROWS} list pages in a row brought no new rows"
             )
         self.done = self._advance(result)
+        return fresh
+
+    def _fresh(self, rows: list[ItemT]) -> list[ItemT]:
+        """The rows of a page not yielded before (see the module docstring)."""
+        fresh = []
+        previous: datetime | None = None
+        for item in rows:
+            at: datetime | None = getattr(item, "created_at", None)
+            if at is None:
+                if item.id not in self._untimed:
+                    self._untimed.add(item.id)
+                    fresh.append(item)
+                continue
+            if previous is not None and at > previous:
+                raise DecodeError(
+                    "the server's list page is not newest first: offset pages could repeat rows"
+                )
+            previous = at
+            last = self._last_at
+            if last is None or at < last:
+                self._last_at = at
+                self._at_last = {item.id}
+                fresh.append(item)
+            elif at == last and item.id not in self._at_last:
+                self._at_last.add(item.id)
+                fresh.append(item)
         return fresh
 
     def _advance(self, result: PageResult[ItemT]) -> bool:

@@ -384,7 +384,7 @@ def new_book(
     now: float,
 ) -> WatchBook:
     """A book tracking ``ids`` (or restored from a saved state)."""
-    book = WatchBook()
+    book = WatchBook(keep_final_rows=False)  # a watch has reported a finished session's row
     if isinstance(ids, WatchState):
         restore(book, ids, now)
         return book
