@@ -14,7 +14,14 @@ import anyio.lowlevel
 import pytest
 from bulk_support import check_job_invariants
 
-from zenhire_async import AttemptRecord, CreatedRecord, ZenHireClient, _journal, read_journal
+from zenhire_async import (
+    AttemptRecord,
+    BulkInviteError,
+    CreatedRecord,
+    ZenHireClient,
+    _journal,
+    read_journal,
+)
 from zenhire_async._journal import JournalWriter
 from zenhire_async.testing import Emulator
 
@@ -65,7 +72,7 @@ async def test_rows_in_flight_share_an_fsync_and_each_waits_for_its_own(
     check_job_invariants(emu, journal, wanted)
 
 
-async def test_a_full_disk_stops_the_job_with_the_oserror_and_a_rerun_finishes(
+async def test_a_full_disk_at_a_shared_fsync_stops_the_job_typed_and_a_rerun_finishes(
     zh: ZenHireClient,
     emu: Emulator,
     persona_id: str,
@@ -75,7 +82,7 @@ async def test_a_full_disk_stops_the_job_with_the_oserror_and_a_rerun_finishes(
     journal = tmp_path / "invites.jsonl"
     wanted = [f"ats-{i}" for i in range(80)]
     counting_sync(monkeypatch, fail_after=6)
-    with pytest.raises(OSError, match="No space left") as caught:  # not an ExceptionGroup
+    with pytest.raises(BulkInviteError) as caught:  # not an ExceptionGroup
         await zh.sessions.bulk_invite(
             persona_id,
             ({"candidate_ref": r} for r in wanted),
@@ -83,8 +90,9 @@ async def test_a_full_disk_stops_the_job_with_the_oserror_and_a_rerun_finishes(
             journal=journal,
             concurrency=8,
         )
-    assert caught.value.errno == errno.ENOSPC
-    assert not isinstance(caught.value, BaseExceptionGroup)
+    cause = caught.value.__cause__
+    assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC
+    assert caught.value.report.created < 80  # the partial report
     monkeypatch.undo()
     # What reached the disk is whole lines; the rows whose links were lost with the failed
     # write are found again as orphans, so the re-run ends with one link per ref.
