@@ -36,6 +36,7 @@ ALL_FAULTS = (
 )
 """Every fault kind a job can get past with retries (the others are in ``NOT_IN_A_JOB``)."""
 NOT_IN_A_JOB = {
+    "other_id": "an answer naming another session is a DecodeError by design (test_wait_ids)",
     "huge_body": "every attempt's body is over the cap: the call must fail (test_transport)",
     "endless_body": "every attempt's body is over the cap: the call must fail (test_transport)",
     "gzip_bomb": "every attempt's body is over the cap: the call must fail (test_transport)",

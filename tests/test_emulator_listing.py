@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import anyio
 import pytest
 from test_emulator_support import Api, api, emu, http
 
@@ -92,7 +93,10 @@ async def test_cursor_walk_is_stable_while_the_list_grows(cursor_api: Api) -> No
     while True:
         body = (await cursor_api.call("GET", "/sessions", params=params)).json
         seen += [row["id"] for row in body["data"]]
-        emu.create_session(pid)  # newer rows appear at the head while we walk
+        # Newer rows appear at the head while we walk. A millisecond later: on the frozen
+        # virtual clock a row of the same millisecond sorts by its random id, as on a server.
+        await anyio.sleep(0.002)
+        emu.create_session(pid)
         if body["next_cursor"] is None:
             break
         assert isinstance(body["next_cursor"], str)
