@@ -306,7 +306,11 @@ async def test_a_full_disk_stops_the_job_with_its_partial_report_and_resumes_cle
     monkeypatch.setattr(journal_module.os, "write", full_disk)
     wanted = refs(12)
     with pytest.raises(BulkInviteError) as caught:
-        await zh.sessions.bulk_invite(persona_id, wanted, consent_mode="explicit", journal=path)
+        # One row at a time: one write per record, so that the fail_at-th write is reached
+        # (rows in flight together share a write; test_journal_commit covers that case).
+        await zh.sessions.bulk_invite(
+            persona_id, wanted, consent_mode="explicit", journal=path, concurrency=1
+        )
     cause = caught.value.__cause__
     assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC
     partial = caught.value.report
