@@ -35,7 +35,9 @@ async def run_demo(candidates: int, out: str, seed: int, output: Output | None =
     out_dir = Path(out)
     async with Emulator(simulation=simulation, seed=seed, recording_bytes=160_044) as emu:
         print(f"Embedded emulator at {emu.base_url}\n")
-        async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh:
+        # trust_env=False: the emulator is on loopback, which an HTTP(S)_PROXY of the machine
+        # would otherwise capture (NO_PROXY exempts loopback only when it lists it).
+        async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url, trust_env=False) as zh:
             persona = await zh.personas.create("Senior Backend Engineer", "en")
             print(f"Persona {persona.id}  ({persona.role_name}, {persona.language})")
             invites = {}
