@@ -141,11 +141,12 @@ class _BulkJob:
         self, candidates: Iterable[CandidateInput] | AsyncIterable[CandidateInput]
     ) -> BulkInviteReport:
         started = anyio.current_time()
-        send, receive = anyio.create_memory_object_stream[_Row](self._concurrency)
         try:
             async with anyio.create_task_group() as outer:
                 await outer.start(self._journal.run)  # group commit: rows share fsyncs
                 outer.start_soon(self._tick)
+                # Made after the await above, so a cancellation there leaves no stream open.
+                send, receive = anyio.create_memory_object_stream[_Row](self._concurrency)
                 async with anyio.create_task_group() as workers:
                     for _ in range(self._concurrency):
                         workers.start_soon(self._work, receive.clone())
