@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 
@@ -35,3 +37,30 @@ settings.load_profile(PROFILE)
 def fuzzed(target: str) -> None:
     """Count one input tried against ``target``."""
     FUZZED[target] += 1
+
+
+class Stepped:
+    """Drives a coroutine in the awaiting task, calling ``on_suspend()`` at each of its
+    suspensions: how the cancellation tests reach every await point of an operation."""
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], on_suspend: Callable[[], None]) -> None:
+        self._coro = coro
+        self._on_suspend = on_suspend
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                if error is not None:
+                    pending, error = error, None
+                    yielded = self._coro.throw(pending)
+                else:
+                    yielded = self._coro.send(value)
+            except StopIteration as stop:
+                return stop.value
+            self._on_suspend()
+            try:
+                value = yield yielded
+            except BaseException as exc:  # cancellation (or close) delivered to the task
+                error, value = exc, None

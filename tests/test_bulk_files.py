@@ -14,14 +14,14 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from bulk_support import check_job_invariants
-from fuzz_support import CANCELLATION_POINTS
+from fuzz_support import CANCELLATION_POINTS, Stepped
 
 from zenhire_async import (
     BulkInviteError,
@@ -172,31 +172,16 @@ async def test_an_export_to_a_dangling_symlink_is_refused(journal: Path) -> None
 
 
 class _CutAt:
-    """Drives a coroutine in the current task, calling ``cut`` at its k-th suspension."""
+    """Calls ``cut`` at the k-th suspension it is told of (``tick``)."""
 
-    def __init__(self, coro: Coroutine[Any, Any, Any], k: int, cut: Callable[[], None]) -> None:
-        self._coro, self._k, self._cut = coro, k, cut
+    def __init__(self, k: int, cut: Callable[[], None]) -> None:
+        self._k, self._cut = k, cut
         self.points = 0
 
-    def __await__(self) -> Generator[Any, Any, Any]:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                if error is not None:
-                    pending, error = error, None
-                    yielded = self._coro.throw(pending)
-                else:
-                    yielded = self._coro.send(value)
-            except StopIteration as stop:
-                return stop.value
-            self.points += 1
-            if self.points == self._k:
-                self._cut()
-            try:
-                value = yield yielded
-            except BaseException as exc:  # the cancellation, delivered to the task
-                error, value = exc, None
+    def tick(self) -> None:
+        self.points += 1
+        if self.points == self._k:
+            self._cut()
 
 
 async def test_asyncio_timeout_at_every_await_point_leaves_the_journal_free(
@@ -216,8 +201,8 @@ async def test_asyncio_timeout_at_every_await_point_leaves_the_journal_free(
         job = zh.sessions.bulk_invite(persona_id, rows, consent_mode="explicit", journal=path)
         try:
             async with asyncio.timeout(None) as deadline:
-                driver = _CutAt(job, k, lambda d=deadline: d.reschedule(loop.time()))
-                await driver
+                driver = _CutAt(k, lambda d=deadline: d.reschedule(loop.time()))
+                await Stepped(job, driver.tick)
         except TimeoutError:
             continue
         if driver.points < k:

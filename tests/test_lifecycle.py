@@ -23,14 +23,14 @@ import contextvars
 import os
 import warnings
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from bulk_support import check_job_invariants
-from fuzz_support import CANCELLATION_POINTS
+from fuzz_support import CANCELLATION_POINTS, Stepped
 
 from zenhire_async import (
     AuthenticationError,
@@ -205,34 +205,8 @@ class _Cutter:
             self.scope.cancel()
 
 
-class _Counted:
-    """Drives a coroutine step by step, ticking the cutter at each of its suspensions."""
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], cutter: _Cutter) -> None:
-        self._coro = coro
-        self._cutter = cutter
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                if error is not None:
-                    pending, error = error, None
-                    yielded = self._coro.throw(pending)
-                else:
-                    yielded = self._coro.send(value)
-            except StopIteration as stop:
-                return stop.value
-            self._cutter.tick()
-            try:
-                value = yield yielded
-            except BaseException as exc:  # cancellation (or close) delivered to the task
-                error, value = exc, None
-
-
 async def _run_counted(coro: Coroutine[Any, Any, Any], cutter: _Cutter) -> Any:
-    return await _Counted(coro, cutter)
+    return await Stepped(coro, cutter.tick)
 
 
 def _factory(
