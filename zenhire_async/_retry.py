@@ -7,7 +7,12 @@ failed before the request was sent, or the server refused it with 429 or 503 *an
 to the caller, who knows whether to reconcile (``bulk_invite`` does).
 
 Delays come from the ``backoff`` library's exponential generator with full jitter, capped; a
-``Retry-After`` from the server replaces the computed delay.
+``Retry-After`` from the server replaces the computed delay, and is never waited out for
+longer than :data:`MAX_RETRY_AFTER`.
+
+This is the one place that computes a delay between attempts: the request path
+(``_http``), the poll sweep after a failed run (:func:`failure_backoff`) and the bulk
+inviter's rounds all take their delays from here.
 """
 
 from __future__ import annotations
@@ -17,15 +22,37 @@ from dataclasses import dataclass
 
 import backoff
 
-from .errors import APIConnectionError, APIError, ZenHireError
+from .errors import APIConnectionError, APIError, RateLimitError, ServerError, ZenHireError
 
-__all__ = ["MAX_RETRY_AFTER", "RETRYABLE_GET_STATUSES", "RetryPolicy"]
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "RETRYABLE_GET_STATUSES",
+    "TRANSIENT_ERRORS",
+    "RetryPolicy",
+    "failure_backoff",
+]
 
 RETRYABLE_GET_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REFUSED_STATUSES = frozenset({429, 503})
 
 MAX_RETRY_AFTER = 120.0
 """The longest ``Retry-After`` (seconds) the client waits out; a longer one is raised."""
+
+TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
+"""Failures that say nothing about the request itself: trying again later may succeed."""
+
+_FAILURE_BACKOFF_CAP = 60.0
+
+
+def failure_backoff(failures: int, error: ZenHireError | None = None) -> float:
+    """The pause after the ``failures``-th failure in a row of a repeating task (a sweep).
+
+    Full jitter over ``2 ** failures`` seconds, capped at a minute; a 429's ``Retry-After``
+    replaces it, capped at :data:`MAX_RETRY_AFTER` (never a wait of hours).
+    """
+    if isinstance(error, RateLimitError) and error.retry_after is not None:
+        return min(error.retry_after, MAX_RETRY_AFTER)
+    return float(backoff.full_jitter(min(_FAILURE_BACKOFF_CAP, 2.0 ** max(0, failures))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,20 +23,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
-import backoff
 import msgspec
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
 from ._ids import canonical_id
-from ._retry import MAX_RETRY_AFTER
+from ._retry import TRANSIENT_ERRORS, failure_backoff
 from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from .errors import (
-    APIConnectionError,
     DecodeError,
     NotFoundError,
-    RateLimitError,
-    ServerError,
     ZenHireError,
 )
 from .models import SessionDetail, SessionSummary
@@ -45,9 +41,8 @@ from .pagination import PageWalker
 if TYPE_CHECKING:
     from .resources.sessions import Sessions
 
-__all__ = ["TRANSIENT_ERRORS", "PollBudget", "SweepResult", "SweepRun", "Sweeper"]
+__all__ = ["PollBudget", "SweepResult", "SweepRun", "Sweeper"]
 
-TRANSIENT_ERRORS = (APIConnectionError, ServerError, RateLimitError)
 _MAX_GETS_AT_ONCE = 8
 
 
@@ -136,10 +131,7 @@ class Sweeper:
             self._failures = 0
             return
         self._failures += 1
-        wait = backoff.full_jitter(min(60.0, 2.0**self._failures))
-        if isinstance(failure, RateLimitError) and failure.retry_after is not None:
-            wait = min(failure.retry_after, MAX_RETRY_AFTER)  # never a wait of hours
-        self._retry_at = anyio.current_time() + wait
+        self._retry_at = anyio.current_time() + failure_backoff(self._failures, failure)
 
 
 class SweepRun:

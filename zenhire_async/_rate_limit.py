@@ -1,0 +1,33 @@
+"""The one interface every request budget implements. Pure, no I/O.
+
+A budget decides *when* requests may go; it never sends them. Two live in the process
+today: the client's request pacer (every request, ``_pacing``) and the polling share that
+waiting may use (``PollBudget``); a shared budget across processes implements the same
+protocol. Callers name the ``priority`` of what they ask for: ``"interactive"`` (a call a
+person or a web request waits on) or ``"batch"`` (bulk jobs, polling), so that a budget can
+keep a reserve for interactive calls.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+__all__ = ["Priority", "RateLimiter"]
+
+Priority = Literal["interactive", "batch"]
+"""Who is waiting: a person (``"interactive"``) or a job that can wait (``"batch"``)."""
+
+
+class RateLimiter(Protocol):
+    """A budget of requests over time, shared by everything that draws on it."""
+
+    async def acquire(self, cost: int = 1, priority: Priority = "interactive") -> float:
+        """Wait until ``cost`` requests may go, take them, and return the seconds waited.
+
+        Cancellation-safe: a waiter cancelled while it waits takes nothing.
+        """
+        ...
+
+    def penalize(self, retry_after: float) -> None:
+        """Hold every request for ``retry_after`` seconds from now (the server said 429)."""
+        ...
