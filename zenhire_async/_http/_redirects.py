@@ -14,8 +14,8 @@ from __future__ import annotations
 import msgspec
 from yarl import URL
 
-from ._protocol import RequestSpec
-from .errors import RedirectError
+from .._protocol import RequestSpec
+from ..errors import RedirectError
 
 __all__ = [
     "ARTIFACT_ROUTES",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from ._recording import decoded_size
+from .._recording import decoded_size
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "MAX_ERROR_BODY", "is_json", "read_capped"]
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import itertools
 import logging
 import platform
@@ -43,21 +42,12 @@ import anyio
 from multidict import CIMultiDict
 from yarl import URL
 
-from ._limits import DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY, is_json, read_capped
-from ._pacing import RequestPacer
-from ._protocol import RequestSpec, error_from_response
-from ._redact import redact, shorten
-from ._redirects import (
-    ARTIFACT_ROUTES,
-    MAX_POINTER_BODY,
-    MAX_REDIRECTS,
-    REDIRECT_STATUSES,
-    redirect_target,
-    storage_pointer,
-)
-from ._retry import RetryPolicy
-from ._version import __version__
-from .errors import (
+from .._pacing import RequestPacer
+from .._protocol import RequestSpec, error_from_response
+from .._redact import redact, shorten
+from .._retry import RetryPolicy
+from .._version import __version__
+from ..errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -66,16 +56,24 @@ from .errors import (
     TooManyRedirectsError,
     ZenHireError,
 )
+from ._limits import DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY, is_json, read_capped
+from ._redirects import (
+    ARTIFACT_ROUTES,
+    MAX_POINTER_BODY,
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    redirect_target,
+    storage_pointer,
+)
 
 if TYPE_CHECKING:
-    from ._events_dispatch import EventDispatcher
+    from .._events_dispatch import EventDispatcher
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "MAX_ERROR_BODY",
     "Response",
     "Transport",
-    "check_base_url",
 ]
 
 T = TypeVar("T")
@@ -95,35 +93,6 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    # An IPv4-mapped IPv6 address (::ffff:a.b.c.d) reaches the IPv4 host: judge it by that
-    # form, on every Python (3.13 does so by itself, 3.11 and 3.12 do not).
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
-def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> URL:
-    """Parse the platform root; plain ``http://`` is refused except to loopback or when allowed."""
-    url = URL(base_url.rstrip("/"))
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
-    if url.query_string or url.fragment or url.user or url.password:
-        raise ValueError("base_url must not carry credentials, a query or a fragment")
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
-        raise ValueError(
-            f"base_url {base_url!r} is plain http to a non-loopback host: the API key would "
-            "cross the network unencrypted (pass allow_insecure_http=True to insist)"
-        )
-    return url
 
 
 def _connection_error(exc: BaseException, *, timeout: float) -> APIConnectionError:
