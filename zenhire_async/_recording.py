@@ -1,12 +1,13 @@
-"""Streaming a recording: chunks from the response, and atomic downloads to a file.
+"""Downloading a recording: its chunks (from ``StreamedBody.iter_chunks``) atomically to a file.
 
 A long interview is hundreds of MB of WAV, so nothing here holds more than one chunk. A
 download goes to a hidden temporary file (mode 0600: recordings are personal data) in the
 target's directory, is fsync'd, and is renamed over the target only when every byte promised
 by ``Content-Length`` arrived; on any failure or cancellation the temporary file is removed
 and the target is left as it was. A recording is asked for uncompressed; one sent compressed
-anyway is inflated by aiohttp, and its ``Content-Length`` (the compressed size, checked by
-aiohttp on the wire) is then not compared with the bytes written (:func:`decoded_size`).
+anyway is inflated by the request path, and its ``Content-Length`` (the compressed size,
+checked on the wire) is then not compared with the bytes written (``expected_size`` is
+``StreamedBody.content_length``, ``None`` then).
 """
 
 from __future__ import annotations
@@ -19,17 +20,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 
-import aiohttp
-
-from ._redact import redact, shorten
 from .errors import APIConnectionError
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "WRITE_BATCH",
     "OnProgress",
-    "decoded_size",
-    "iter_chunks",
     "write_atomically",
 ]
 
@@ -38,34 +34,6 @@ WRITE_BATCH = 1024 * 1024
 
 OnProgress = Callable[[int, int | None], object]
 """Called after each chunk with ``(bytes written so far, total bytes or None if unknown)``."""
-
-
-def decoded_size(resp: aiohttp.ClientResponse) -> int | None:
-    """The size of the body as read, from ``Content-Length``; ``None`` when unknown.
-
-    With a ``Content-Encoding`` (a server that compressed anyway), ``Content-Length`` is the
-    size on the wire, not the size of the inflated bytes the reader gets.
-    """
-    encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
-    return resp.content_length if encoding in ("", "identity") else None
-
-
-async def iter_chunks(resp: aiohttp.ClientResponse, chunk_size: int) -> AsyncIterator[bytes]:
-    """The response body in chunks of at most ``chunk_size`` bytes."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size!r}")
-    failure: APIConnectionError | None = None
-    try:
-        async for chunk in resp.content.iter_chunked(chunk_size):
-            yield chunk
-    except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-        # Described, not chained: aiohttp's exceptions may carry the request's headers.
-        what = shorten(redact(str(exc)), 300)
-        failure = APIConnectionError(
-            f"the recording download broke off: {type(exc).__name__}: {what}"
-        )
-    if failure is not None:
-        raise failure
 
 
 def _write_and_sync(fh: BinaryIO, last: list[bytes]) -> None:

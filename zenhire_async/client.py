@@ -9,14 +9,13 @@ import re
 from collections.abc import Mapping
 from types import TracebackType
 
-import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
 from ._events_dispatch import EventDispatcher, observed
-from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport, check_base_url
+from ._http import DEFAULT_MAX_RESPONSE_BYTES, ClientSession, Transport, check_base_url
 from ._log_env import configure_from_env
 from ._network_env import ca_context, check_proxy, environment_proxy
 from ._pacing import RequestPacer
@@ -115,7 +114,7 @@ class ZenHireClient:
         timeout: float = 30.0,
         max_retries: int = 3,
         rate_limit_per_minute: int | None = 500,
-        session: aiohttp.ClientSession | None = None,
+        session: ClientSession | None = None,
         max_connections: int = 100,
         allow_insecure_http: bool = False,
         polling_share: float = 0.5,

@@ -9,14 +9,28 @@ from __future__ import annotations
 
 import aiohttp
 
-from .._recording import decoded_size
-
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "MAX_ERROR_BODY", "is_json", "read_capped"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_ERROR_BODY",
+    "decoded_size",
+    "is_json",
+    "read_capped",
+]
 
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 """The default cap of a non-streamed body (8 MiB), counted once decompressed."""
 MAX_ERROR_BODY = 1024 * 1024
 """The most of an error answer's body that is read (1 MiB; capped by ``max_response_bytes``)."""
+
+
+def decoded_size(resp: aiohttp.ClientResponse) -> int | None:
+    """The size of the body as read, from ``Content-Length``; ``None`` when unknown.
+
+    With a ``Content-Encoding`` (a server that compressed anyway), ``Content-Length`` is the
+    size on the wire, not the size of the inflated bytes the reader gets.
+    """
+    encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+    return resp.content_length if encoding in ("", "identity") else None
 
 
 async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:

@@ -30,7 +30,6 @@ import asyncio
 import base64
 import itertools
 import logging
-import platform
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -44,17 +43,23 @@ from yarl import URL
 
 from .._pacing import RequestPacer
 from .._protocol import RequestSpec, error_from_response
-from .._redact import redact, shorten
+from .._redact import redact
 from .._retry import RetryPolicy
-from .._version import __version__
 from ..errors import (
     APIConnectionError,
     APIError,
-    APITimeoutError,
     DecodeError,
     ResponseTooLargeError,
     TooManyRedirectsError,
     ZenHireError,
+)
+from ._aio import (
+    NETWORK_ERRORS,
+    USER_AGENT,
+    StreamedBody,
+    attempt_timeouts,
+    connection_error,
+    new_session,
 )
 from ._limits import DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY, is_json, read_capped
 from ._redirects import (
@@ -80,9 +85,6 @@ T = TypeVar("T")
 
 logger = logging.getLogger("zenhire_async")
 
-USER_AGENT = (
-    f"zenhire-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
-)
 _IDENTITY = {"Accept-Encoding": "identity"}
 
 
@@ -93,36 +95,6 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-def _connection_error(exc: BaseException, *, timeout: float) -> APIConnectionError:
-    """Classify an aiohttp/OS failure; ``request_sent`` is False only when provably unsent.
-
-    The message describes ``exc`` without its URL or request (a storage URL is a short-lived
-    credential; aiohttp's ``request_info`` holds the key). The caller raises the result
-    outside its ``except`` block, so that ``exc`` is not chained.
-    """
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return APITimeoutError(f"connecting timed out after {timeout:g}s", request_sent=False)
-    if isinstance(exc, TimeoutError):
-        return APITimeoutError(f"the request timed out after {timeout:g}s")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return APIConnectionError(
-            f"could not connect: {exc.os_error.strerror or type(exc.os_error).__name__}",
-            request_sent=False,
-        )
-    if isinstance(exc, aiohttp.ClientHttpProxyError):  # the proxy refused the tunnel
-        what = shorten(redact(str(exc.message)), 300)
-        return APIConnectionError(
-            f"the proxy refused the connection: HTTP {exc.status} {what}", request_sent=False
-        )
-    if isinstance(exc, aiohttp.ClientResponseError):  # the answer was not valid HTTP
-        what = shorten(redact(str(exc.message)), 300)
-        return APIConnectionError(f"the server sent a malformed HTTP answer: {what}")
-    if isinstance(exc, aiohttp.InvalidURL):
-        return APIConnectionError(f"the connection failed: {type(exc).__name__}")
-    what = shorten(redact(str(exc)), 300)
-    return APIConnectionError(f"the connection failed: {type(exc).__name__}: {what}")
 
 
 def _detach(error: BaseException) -> None:
@@ -143,9 +115,6 @@ def _detach(error: BaseException) -> None:
         if exc.__context__ is not None and not isinstance(exc.__context__, ZenHireError):
             exc.__context__ = None
         todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
-
-
-_NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError)
 
 
 class Transport:
@@ -207,10 +176,7 @@ class Transport:
         self._retry = retry
         self._extra_headers = headers
         # Built once: each request reuses them (they are immutable).
-        self._timeouts = {
-            False: aiohttp.ClientTimeout(total=timeout),
-            True: aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
-        }
+        self._timeouts = attempt_timeouts(timeout)
         # Built once (aiohttp copies what it is given). A session of our own sends the fixed
         # headers by default, so that a request adds only its own; a borrowed one gets all.
         # The caller's default headers go over the fixed ones, names case-insensitive.
@@ -286,14 +252,7 @@ class Transport:
         self.check_usable()
         home = self._home
         if home._session is None:
-            home._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=home._max_connections,
-                    ssl=home._ssl_context if home._ssl_context is not None else True,
-                ),
-                headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-                auto_decompress=True,
-            )
+            home._session = new_session(home._max_connections, home._ssl_context)
         return home._session
 
     async def _take_slot(self) -> anyio.Semaphore | None:
@@ -422,8 +381,8 @@ class Transport:
                     return resp, body
                 self._received(spec, attempt, started, status, resp.headers)
                 return resp, None
-            except _NETWORK_ERRORS as exc:
-                failure = _connection_error(exc, timeout=self._timeout)
+            except NETWORK_ERRORS as exc:
+                failure = connection_error(exc, timeout=self._timeout)
             except ZenHireError as error:
                 request_id = error.request_id if isinstance(error, APIError) else None
                 error_status = error.status if isinstance(error, APIError) else None
@@ -480,7 +439,7 @@ class Transport:
     @asynccontextmanager
     async def _attempt(
         self, spec: RequestSpec, *, stream: bool, attempt: int
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
+    ) -> AsyncIterator[StreamedBody]:
         """:meth:`_open` as a context manager that maps network failures in its body."""
         gate = await self._take_slot()
         try:
@@ -488,9 +447,9 @@ class Transport:
             failure: APIConnectionError | None = None
             try:
                 async with resp:
-                    yield resp
-            except _NETWORK_ERRORS as exc:
-                failure = _connection_error(exc, timeout=self._timeout)
+                    yield StreamedBody(resp)
+            except NETWORK_ERRORS as exc:
+                failure = connection_error(exc, timeout=self._timeout)
             if failure is not None:
                 raise failure
         finally:
@@ -566,8 +525,8 @@ class Transport:
                         if body is None:
                             body = await self._read_body(resp, self._max_body)
                         return Response(resp.status, resp.headers, body)
-                except _NETWORK_ERRORS as exc:
-                    failure = _connection_error(exc, timeout=self._timeout)
+                except NETWORK_ERRORS as exc:
+                    failure = connection_error(exc, timeout=self._timeout)
                 raise failure
             finally:
                 if gate is not None:
@@ -576,27 +535,27 @@ class Transport:
         return await self._call(spec, once)
 
     @asynccontextmanager
-    async def stream(self, spec: RequestSpec) -> AsyncIterator[aiohttp.ClientResponse]:
+    async def stream(self, spec: RequestSpec) -> AsyncIterator[StreamedBody]:
         """Send ``spec`` and hold the successful response open while the caller reads it.
 
         Only getting the response is retried; a failure in the middle of the body is raised.
         """
         async with AsyncExitStack() as stack:
 
-            async def once(number: int) -> aiohttp.ClientResponse:
+            async def once(number: int) -> StreamedBody:
                 return await stack.enter_async_context(
                     self._attempt(spec, stream=True, attempt=number)
                 )
 
-            resp = await self._call(spec, once)
+            body = await self._call(spec, once)
             try:
-                yield resp
+                yield body
             except ZenHireError as error:
                 _detach(error)  # raised while the caller read the body
                 raise
 
     async def fetch_streamed(
-        self, spec: RequestSpec, consume: Callable[[aiohttp.ClientResponse], Awaitable[T]]
+        self, spec: RequestSpec, consume: Callable[[StreamedBody], Awaitable[T]]
     ) -> T:
         """Send ``spec`` and let ``consume`` read the successful response's body, with retries.
 
@@ -608,8 +567,8 @@ class Transport:
         """
 
         async def once(number: int) -> T:
-            async with self._attempt(spec, stream=True, attempt=number) as resp:
-                return await consume(resp)
+            async with self._attempt(spec, stream=True, attempt=number) as body:
+                return await consume(body)
 
         return await self._call(spec, once)
 

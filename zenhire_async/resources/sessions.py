@@ -11,15 +11,14 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-import aiohttp
 import anyio
 
 from .. import _protocol as proto
 from .._clock import LoopWallClock
 from .._events_dispatch import observed, observed_context
-from .._http import Transport
+from .._http import StreamedBody, Transport
 from .._ids import canonical_id, same_id
-from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_atomically
+from .._recording import DEFAULT_CHUNK_SIZE, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
 from .._validation import MetadataValue, require_id
 from .._watch_book import WatchBook, WatchState
@@ -330,8 +329,8 @@ class Sessions:
         spec = proto.session_artifact(session_id, "recording")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be positive, got {chunk_size!r}")
-        async with self._transport.stream(spec) as resp:
-            yield iter_chunks(resp, chunk_size)
+        async with self._transport.stream(spec) as body:
+            yield body.iter_chunks(chunk_size)
 
     @observed("sessions.download_recording")
     async def download_recording(
@@ -359,9 +358,9 @@ class Sessions:
             raise IsADirectoryError(f"{target} is a directory; give a file path")
         spec = proto.session_artifact(session_id, "recording")
 
-        async def save(resp: aiohttp.ClientResponse) -> int:
+        async def save(body: StreamedBody) -> int:
             return await write_atomically(
-                iter_chunks(resp, chunk_size), target, decoded_size(resp), on_progress
+                body.iter_chunks(chunk_size), target, body.content_length, on_progress
             )
 
         return await self._transport.fetch_streamed(spec, save)
