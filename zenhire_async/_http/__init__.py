@@ -9,6 +9,7 @@ it: no core module outside this package imports aiohttp at run time (``testing``
   streamed response, our own type) and the one mapping of network failures to SDK errors.
 * ``_limits`` — the body caps (``max_response_bytes``, error bodies), counted decompressed.
 * ``_redirects`` — which redirects are followed, and the storage origins of artifacts.
+* ``_state`` — :class:`ClientState`, the lifecycle state machine (unopened, opened, closed).
 * ``_url`` — which platform roots are accepted (:func:`check_base_url`).
 """
 

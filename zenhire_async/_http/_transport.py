@@ -70,6 +70,7 @@ from ._redirects import (
     redirect_target,
     storage_pointer,
 )
+from ._state import ClientState
 
 if TYPE_CHECKING:
     from .._events_dispatch import EventDispatcher
@@ -160,16 +161,15 @@ class Transport:
                 self._proxy_request_auth = auth
         self._ssl_context = ssl_context
         # A derived transport (``with_options``) shares its home's session, pool gate and
-        # loop, and is closed when its parent is.
+        # loop, and is closed when its parent is (``_state`` then records its own closing).
         self._parent: Transport | None = None
         self._home: Transport = self
         self._configure(timeout, retry, CIMultiDict(headers or {}))
         # A storage origin gets these and nothing else of ours (no key, no extra header).
         self._storage_headers = {"Accept": "*/*", "User-Agent": USER_AGENT}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
-        self._slots: anyio.Semaphore | None = None
-        self._gate_built = False
+        self._state = ClientState.UNOPENED
+        self._loop: asyncio.AbstractEventLoop | None = None  # the home's, once OPENED
+        self._slots: anyio.Semaphore | None = None  # the home's pool gate, once OPENED
 
     def _configure(self, timeout: float, retry: RetryPolicy, headers: CIMultiDict[str]) -> None:
         self._timeout = timeout
@@ -210,7 +210,7 @@ class Transport:
         merged.update(headers)
         child._configure(timeout, retry, merged)
         child._parent = self
-        child._closed = False
+        child._state = ClientState.UNOPENED
         return child
 
     @property
@@ -224,57 +224,73 @@ class Transport:
         return self._retry
 
     @property
+    def state(self) -> ClientState:
+        """CLOSED once this transport or one it derives from is closed, else its home's."""
+        transport: Transport | None = self
+        while transport is not None:
+            if transport._state is ClientState.CLOSED:
+                return ClientState.CLOSED
+            transport = transport._parent
+        return self._home._state
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`aclose` has been called, on this transport or on its parent."""
-        return self._closed or (self._parent is not None and self._parent.closed)
+        return self.state is ClientState.CLOSED
 
     def check_usable(self) -> None:
         """Raise ``RuntimeError`` when closed or first used in another event loop.
 
-        The first call binds the transport to the running loop. Long operations (waits,
-        watches, bulk invites, downloads) call it before they start, so that a second
-        loop gets this clear error up front rather than from deep inside a task group.
+        The first call opens the client (binds it to the running loop). Long operations
+        (waits, watches, bulk invites, downloads) call it before they start, so that a
+        second loop gets this clear error up front rather than from deep inside a task group.
         """
-        if self.closed:
+        state = self.state
+        if state is ClientState.CLOSED:
             raise RuntimeError("this ZenHireClient is closed; create a new one")
         loop = asyncio.get_running_loop()
         home = self._home
-        if home._loop is None:
-            home._loop = loop
-        self._loop = home._loop
-        if home._loop is not loop:
+        if state is ClientState.UNOPENED:
+            home._bind(loop)
+        elif home._loop is not loop:
             raise RuntimeError(
                 "this ZenHireClient was first used in another event loop; "
                 "create one client per event loop"
             )
 
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """UNOPENED -> OPENED (on the home transport): bind ``loop``, build the pool gate.
+
+        A borrowed session's pool is its owner's: the gate then follows its connector's
+        limit, if it has one (none: no gate).
+        """
+        limit = self._max_connections
+        if not self._owns_session:
+            connector = self._session.connector if self._session is not None else None
+            limit = connector.limit if connector is not None else 0
+        self._slots = anyio.Semaphore(limit, fast_acquire=True) if limit > 0 else None
+        self._loop = loop
+        self._state = ClientState.OPENED
+
     def _client_session(self) -> aiohttp.ClientSession:
-        self.check_usable()
         home = self._home
         if home._session is None:
             home._session = new_session(home._max_connections, home._ssl_context)
         return home._session
 
     async def _take_slot(self) -> anyio.Semaphore | None:
-        """Take a place in the connection pool; the caller releases it after the attempt.
+        """Check the client is usable and take a place in the connection pool; the caller
+        releases it after the attempt.
 
         The place is held for a whole attempt (body included). Waiting here instead of in
         aiohttp's connector keeps that wait out of the attempt's timeout (10,000 concurrent
         calls with ``timeout=1`` would otherwise all time out queued behind a 50-connection
-        pool) and costs a waiter far less memory than a started aiohttp request. A borrowed
-        session's pool is its owner's: the gate then follows its connector's limit, if it
-        has one (``None``: no gate). A free place is taken without an await (every request
-        pays this; ``acquire_nowait`` costs a tenth of ``async with``).
+        pool) and costs a waiter far less memory than a started aiohttp request. A free
+        place is taken without an await (every request pays this; ``acquire_nowait`` costs
+        a tenth of ``async with``).
         """
-        home = self._home
-        if not home._gate_built:
-            limit = home._max_connections
-            if not home._owns_session:
-                connector = home._session.connector if home._session is not None else None
-                limit = connector.limit if connector is not None else 0
-            home._slots = anyio.Semaphore(limit, fast_acquire=True) if limit > 0 else None
-            home._gate_built = True
-        gate = home._slots
+        self.check_usable()
+        gate = self._home._slots
         if gate is not None:
             try:
                 gate.acquire_nowait()
@@ -287,7 +303,7 @@ class Transport:
 
         A derived transport is only marked closed: its session is its home's.
         """
-        self._closed = True
+        self._state = ClientState.CLOSED
         if self._home is not self:
             return
         session, self._session = self._session, None
@@ -328,7 +344,8 @@ class Transport:
         """
         session = self._client_session()
         await self._pace()
-        started = self._loop.time() if self._loop is not None else 0.0
+        loop = self._home._loop
+        started = loop.time() if loop is not None else 0.0
         url = self._base_url.with_path(self._root + spec.path)
         if spec.params:
             url = url.with_query(list(spec.params))
