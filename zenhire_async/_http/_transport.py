@@ -336,11 +336,10 @@ class Transport:
         """One attempt (with its redirects): a successful response, and its body if read.
 
         The body is read here only when an artifact route answered JSON (it might name a
-        storage URL); otherwise it is ``None`` and left unread. The caller owns the
-        response: it enters ``async with resp`` at once, with no await in between, and maps
-        network failures while reading the body with :func:`_connection_error`, so that a
-        truncated body is a retryable failure too. A plain coroutine rather than a context
-        manager: this is every request's hot path.
+        storage URL); otherwise it is ``None`` and left unread. The caller (:meth:`_attempt`)
+        owns the response: it enters ``async with resp`` at once, with no await in between,
+        and maps network failures while reading the body, so that a truncated body is a
+        retryable failure too.
         """
         session = self._client_session()
         await self._pace()
@@ -456,15 +455,21 @@ class Transport:
     @asynccontextmanager
     async def _attempt(
         self, spec: RequestSpec, *, stream: bool, attempt: int
-    ) -> AsyncIterator[StreamedBody]:
-        """:meth:`_open` as a context manager that maps network failures in its body."""
+    ) -> AsyncIterator[tuple[aiohttp.ClientResponse, bytes | None]]:
+        """One attempt: a place in the pool, :meth:`_open`, and the successful response
+        held open (with its body, if :meth:`_open` read it) while the caller reads it.
+
+        Network failures in the caller's block (a body that breaks off) are mapped here;
+        the place in the pool is released when the block exits. The one path of every
+        attempt, whole or streamed.
+        """
         gate = await self._take_slot()
         try:
-            resp, _ = await self._open(spec, stream=stream, attempt=attempt)
+            resp, body = await self._open(spec, stream=stream, attempt=attempt)
             failure: APIConnectionError | None = None
             try:
                 async with resp:
-                    yield StreamedBody(resp)
+                    yield resp, body
             except NETWORK_ERRORS as exc:
                 failure = connection_error(exc, timeout=self._timeout)
             if failure is not None:
@@ -533,21 +538,10 @@ class Transport:
         """Send ``spec`` (with retries) and return the whole successful response."""
 
         async def once(number: int) -> Response:
-            gate = await self._take_slot()
-            try:
-                resp, body = await self._open(spec, stream=False, attempt=number)
-                failure: APIConnectionError | None = None
-                try:
-                    async with resp:
-                        if body is None:
-                            body = await self._read_body(resp, self._max_body)
-                        return Response(resp.status, resp.headers, body)
-                except NETWORK_ERRORS as exc:
-                    failure = connection_error(exc, timeout=self._timeout)
-                raise failure
-            finally:
-                if gate is not None:
-                    gate.release()
+            async with self._attempt(spec, stream=False, attempt=number) as (resp, body):
+                if body is None:
+                    body = await self._read_body(resp, self._max_body)
+                return Response(resp.status, resp.headers, body)
 
         return await self._call(spec, once)
 
@@ -560,9 +554,9 @@ class Transport:
         async with AsyncExitStack() as stack:
 
             async def once(number: int) -> StreamedBody:
-                return await stack.enter_async_context(
-                    self._attempt(spec, stream=True, attempt=number)
-                )
+                attempt = self._attempt(spec, stream=True, attempt=number)
+                resp, _ = await stack.enter_async_context(attempt)
+                return StreamedBody(resp)
 
             body = await self._call(spec, once)
             try:
@@ -584,8 +578,8 @@ class Transport:
         """
 
         async def once(number: int) -> T:
-            async with self._attempt(spec, stream=True, attempt=number) as body:
-                return await consume(body)
+            async with self._attempt(spec, stream=True, attempt=number) as (resp, _):
+                return await consume(StreamedBody(resp))
 
         return await self._call(spec, once)
 
