@@ -19,7 +19,7 @@ from aiohttp import ClientSession
 
 from .._redact import redact, shorten
 from .._version import __version__
-from ..errors import APIConnectionError, APITimeoutError
+from ..errors import APIConnectionError, APITimeoutError, ZenHireError
 from ._limits import decoded_size
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "StreamedBody",
     "attempt_timeouts",
     "connection_error",
+    "detach",
     "new_session",
 ]
 
@@ -92,6 +93,26 @@ def connection_error(
         return APIConnectionError(f"the connection failed: {type(exc).__name__}")
     what = shorten(redact(str(exc)), 300)
     return APIConnectionError(f"the connection failed: {type(exc).__name__}: {what}")
+
+
+def detach(error: BaseException) -> None:
+    """Cut every exception that is not the SDK's out of ``error``'s cause/context chain.
+
+    A last guard at the top of the request path: aiohttp's exceptions (and whatever they
+    chain) hold request headers, the API key among them.
+    """
+    todo: list[BaseException] = [error]
+    seen: set[int] = set()
+    while todo:
+        exc = todo.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if exc.__cause__ is not None and not isinstance(exc.__cause__, ZenHireError):
+            exc.__cause__ = None
+        if exc.__context__ is not None and not isinstance(exc.__context__, ZenHireError):
+            exc.__context__ = None
+        todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
 
 
 class StreamedBody:

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import aiohttp
 
+from .._protocol import error_from_response
+from ..errors import APIError, ResponseTooLargeError
+
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "MAX_ERROR_BODY",
     "decoded_size",
+    "error_of",
     "is_json",
+    "read_body",
     "read_capped",
 ]
 
@@ -59,4 +64,32 @@ def is_json(resp: aiohttp.ClientResponse) -> bool:
     """Whether the response says its body is JSON."""
     return resp.content_type in ("application/json", "text/json") or resp.content_type.endswith(
         "+json"
+    )
+
+
+async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """A successful response's body; :class:`ResponseTooLargeError` past ``limit``."""
+    body, more = await read_capped(resp, limit)
+    if more:
+        raise ResponseTooLargeError(
+            f"the server's answer is larger than max_response_bytes={limit:,} "
+            "(counted once decompressed); it was not read further",
+            limit=limit,
+        )
+    return body
+
+
+async def error_of(resp: aiohttp.ClientResponse, max_body: int, api_key: str) -> APIError:
+    """The typed error of an error response, reading at most :data:`MAX_ERROR_BODY`
+    (and never more than ``max_body``, the client's ``max_response_bytes``)."""
+    limit = min(MAX_ERROR_BODY, max_body)
+    body, more = await read_capped(resp, limit)
+    error = error_from_response(resp.status, body, resp.headers, api_key)
+    if not more:
+        return error
+    return type(error)(
+        f"the server answered HTTP {resp.status} with a body over {limit:,} bytes (not read)",
+        status=error.status,
+        request_id=error.request_id,
+        retry_after=error.retry_after,
     )

@@ -1,35 +1,14 @@
-"""The one request path: every byte the SDK sends or receives goes through :class:`Transport`.
+"""The one request path: :class:`Transport` sends every request of a client (see the
+package's docstring for the theory of operation).
 
-It is the only module that awaits the network, sleeps between retries and sees the API key.
-For each request it waits for a free connection of the client's pool (in its own queue, so
-that the per-attempt timeout only runs once the attempt can start), takes a pacing token,
-sends with a per-attempt timeout, maps failures to
-the error tree, retries what :class:`RetryPolicy` allows, pauses the whole client on a 429, and
-logs one redacted DEBUG line per attempt (the full path sent) and one INFO line per call.
-A derived transport (``with_options``) has its own timeout, retries and headers over its
-home's session, pool gate, pacer and loop. Redirects are never followed automatically: aiohttp
-would forward ``X-API-Key`` to whatever origin a ``Location`` names. Same-origin redirects of a
-GET are followed here by hand (at most 5, each paced). A recording or transcript may also be
-served from a storage origin, by a redirect or by a JSON ``{"url": ...}`` answer: that origin
-must be ``https``, and it gets no key and no header of ours but ``Accept`` and ``User-Agent``
-(nor, once there, does any later hop). Any other redirect is a ``RedirectError``.
-
-Bounds against a hostile server: a non-streamed body is read up to ``max_response_bytes``
-(counted once decompressed; more is a ``ResponseTooLargeError`` and the connection is
-closed), an error body up to :data:`MAX_ERROR_BODY`. Streamed bodies (recordings) are never
-asked compressed (``Accept-Encoding: identity``), so that their ``Content-Length`` is their
-size. No exception of aiohttp's leaves this module: its ``ClientResponseError`` carries the
-request headers, key included, so a failure is described in the SDK error's message and
-raised outside the ``except`` block (no ``__cause__``, no ``__context__``), and
-:meth:`Transport._call` cuts any foreign exception still chained to an error it raises.
+It is the only module that awaits the network and sleeps between retries; a derived
+transport (``with_options``) has its own timeout, retries and headers over its home's
+session, pool gate, pacer and loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import itertools
-import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -42,26 +21,22 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from .._pacing import RequestPacer
-from .._protocol import RequestSpec, error_from_response
-from .._redact import redact
+from .._protocol import RequestSpec
 from .._retry import RetryPolicy
-from ..errors import (
-    APIConnectionError,
-    APIError,
-    DecodeError,
-    ResponseTooLargeError,
-    TooManyRedirectsError,
-    ZenHireError,
-)
+from ..errors import APIConnectionError, APIError, DecodeError, TooManyRedirectsError, ZenHireError
 from ._aio import (
     NETWORK_ERRORS,
     USER_AGENT,
     StreamedBody,
     attempt_timeouts,
     connection_error,
+    detach,
     new_session,
 )
-from ._limits import DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY, is_json, read_capped
+from ._headers import HeaderSets, ProxyRoute
+from ._limits import DEFAULT_MAX_RESPONSE_BYTES, error_of, is_json, read_body
+from ._log import log_attempt
+from ._pool import pool_gate
 from ._redirects import (
     ARTIFACT_ROUTES,
     MAX_POINTER_BODY,
@@ -70,23 +45,15 @@ from ._redirects import (
     redirect_target,
     storage_pointer,
 )
+from ._retrying import with_retries
 from ._state import ClientState
 
 if TYPE_CHECKING:
     from .._events_dispatch import EventDispatcher
 
-__all__ = [
-    "DEFAULT_MAX_RESPONSE_BYTES",
-    "MAX_ERROR_BODY",
-    "Response",
-    "Transport",
-]
+__all__ = ["Response", "Transport"]
 
 T = TypeVar("T")
-
-logger = logging.getLogger("zenhire_async")
-
-_IDENTITY = {"Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,26 +63,6 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-def _detach(error: BaseException) -> None:
-    """Cut every exception that is not the SDK's out of ``error``'s cause/context chain.
-
-    A last guard at the top of the request path: aiohttp's exceptions (and whatever they
-    chain) hold request headers, the API key among them.
-    """
-    todo: list[BaseException] = [error]
-    seen: set[int] = set()
-    while todo:
-        exc = todo.pop()
-        if id(exc) in seen:
-            continue
-        seen.add(id(exc))
-        if exc.__cause__ is not None and not isinstance(exc.__cause__, ZenHireError):
-            exc.__cause__ = None
-        if exc.__context__ is not None and not isinstance(exc.__context__, ZenHireError):
-            exc.__context__ = None
-        todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
 
 
 class Transport:
@@ -146,27 +93,13 @@ class Transport:
         self._owns_session = session is None
         self._max_connections = max_connections
         self._root = base_url.path.rstrip("/")
-        # The proxy's credentials travel in a header, never in the URL aiohttp keeps (and
-        # would show in its errors): to the proxy in CONNECT for https, on the request
-        # itself for plain http (the proxy sees it; no origin server does).
-        self._proxy = proxy.with_user(None) if proxy is not None else None
-        self._proxy_headers: dict[str, str] | None = None
-        self._proxy_request_auth: str | None = None
-        if proxy is not None and (proxy.user is not None or proxy.password is not None):
-            pair = f"{proxy.user or ''}:{proxy.password or ''}".encode()
-            auth = "Basic " + base64.b64encode(pair).decode("ascii")
-            if base_url.scheme == "https":
-                self._proxy_headers = {"Proxy-Authorization": auth}
-            else:
-                self._proxy_request_auth = auth
+        self._proxy = ProxyRoute(proxy, base_url)
         self._ssl_context = ssl_context
         # A derived transport (``with_options``) shares its home's session, pool gate and
         # loop, and is closed when its parent is (``_state`` then records its own closing).
         self._parent: Transport | None = None
         self._home: Transport = self
         self._configure(timeout, retry, CIMultiDict(headers or {}))
-        # A storage origin gets these and nothing else of ours (no key, no extra header).
-        self._storage_headers = {"Accept": "*/*", "User-Agent": USER_AGENT}
         self._state = ClientState.UNOPENED
         self._loop: asyncio.AbstractEventLoop | None = None  # the home's, once OPENED
         self._slots: anyio.Semaphore | None = None  # the home's pool gate, once OPENED
@@ -174,27 +107,15 @@ class Transport:
     def _configure(self, timeout: float, retry: RetryPolicy, headers: CIMultiDict[str]) -> None:
         self._timeout = timeout
         self._retry = retry
-        self._extra_headers = headers
         # Built once: each request reuses them (they are immutable).
         self._timeouts = attempt_timeouts(timeout)
-        # Built once (aiohttp copies what it is given). A session of our own sends the fixed
-        # headers by default, so that a request adds only its own; a borrowed one gets all.
-        # The caller's default headers go over the fixed ones, names case-insensitive.
-        fixed = (
-            {} if self._owns_session else {"Accept": "application/json", "User-Agent": USER_AGENT}
+        self._headers = HeaderSets(
+            api_key=self._api_key,
+            user_agent=USER_AGENT,
+            defaults=headers,
+            own_session=self._owns_session,
+            proxy_auth=self._proxy.request_auth,
         )
-        self._header_sets: dict[tuple[bool, bool], CIMultiDict[str]] = {}
-        for authenticated in (False, True):
-            for has_body in (False, True):
-                merged = CIMultiDict(fixed)
-                merged.update(headers)
-                if authenticated:
-                    merged["X-API-Key"] = self._api_key
-                if has_body:
-                    merged["Content-Type"] = "application/json"
-                if self._proxy_request_auth is not None:
-                    merged["Proxy-Authorization"] = self._proxy_request_auth
-                self._header_sets[authenticated, has_body] = merged
 
     def derive(
         self, *, timeout: float, retry: RetryPolicy, headers: Mapping[str, str]
@@ -206,7 +127,7 @@ class Transport:
         """
         child = Transport.__new__(Transport)
         child.__dict__.update(self.__dict__)
-        merged = CIMultiDict(self._extra_headers)
+        merged = CIMultiDict(self._headers.defaults)
         merged.update(headers)
         child._configure(timeout, retry, merged)
         child._parent = self
@@ -259,16 +180,8 @@ class Transport:
             )
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """UNOPENED -> OPENED (on the home transport): bind ``loop``, build the pool gate.
-
-        A borrowed session's pool is its owner's: the gate then follows its connector's
-        limit, if it has one (none: no gate).
-        """
-        limit = self._max_connections
-        if not self._owns_session:
-            connector = self._session.connector if self._session is not None else None
-            limit = connector.limit if connector is not None else 0
-        self._slots = anyio.Semaphore(limit, fast_acquire=True) if limit > 0 else None
+        """UNOPENED -> OPENED (on the home transport): bind ``loop``, build the pool gate."""
+        self._slots = pool_gate(self._max_connections, self._session, self._owns_session)
         self._loop = loop
         self._state = ClientState.OPENED
 
@@ -279,16 +192,9 @@ class Transport:
         return home._session
 
     async def _take_slot(self) -> anyio.Semaphore | None:
-        """Check the client is usable and take a place in the connection pool; the caller
-        releases it after the attempt.
-
-        The place is held for a whole attempt (body included). Waiting here instead of in
-        aiohttp's connector keeps that wait out of the attempt's timeout (10,000 concurrent
-        calls with ``timeout=1`` would otherwise all time out queued behind a 50-connection
-        pool) and costs a waiter far less memory than a started aiohttp request. A free
-        place is taken without an await (every request pays this; ``acquire_nowait`` costs
-        a tenth of ``async with``).
-        """
+        """Check the client is usable and take a place in the pool (see :func:`pool_gate`);
+        the caller releases it after the attempt. A free place is taken without an await
+        (every request pays this; ``acquire_nowait`` costs a tenth of ``async with``)."""
         self.check_usable()
         gate = self._home._slots
         if gate is not None:
@@ -309,15 +215,6 @@ class Transport:
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
-
-    def _headers(self, spec: RequestSpec) -> CIMultiDict[str]:
-        return self._header_sets[spec.authenticated, spec.body is not None]
-
-    def _hop_headers(self, spec: RequestSpec, *, stream: bool, offsite: bool) -> Mapping[str, str]:
-        """The headers of one hop: a storage origin gets only Accept and User-Agent; a
-        streamed body is asked uncompressed, so that its Content-Length is its size."""
-        headers = self._storage_headers if offsite else self._headers(spec)
-        return {**headers, **_IDENTITY} if stream else headers
 
     async def _pace(self) -> None:
         if self.pacer is not None:
@@ -364,9 +261,9 @@ class Transport:
                     url,
                     data=None if offsite else spec.body,
                     # Not a local variable: a traceback formatted with its locals shows them.
-                    headers=self._hop_headers(spec, stream=stream, offsite=offsite),
-                    proxy=self._proxy,
-                    proxy_headers=self._proxy_headers,
+                    headers=self._headers.for_hop(spec, stream=stream, offsite=offsite),
+                    proxy=self._proxy.url,
+                    proxy_headers=self._proxy.connect_headers,
                     timeout=timeout,
                     allow_redirects=False,
                 )
@@ -380,11 +277,11 @@ class Transport:
                     continue
                 if status >= 400:
                     async with resp:
-                        raise await self._error_from(resp)
+                        raise await error_of(resp, self._max_body, self._api_key)
                 if not offsite and spec.route in ARTIFACT_ROUTES and is_json(resp):
                     async with resp:
                         limit = MAX_POINTER_BODY if stream else self._max_body
-                        body = await self._read_body(resp, limit)
+                        body = await read_body(resp, limit)
                     target = storage_pointer(spec, body, status)
                     if target is not None:
                         url, offsite = target, True
@@ -393,18 +290,18 @@ class Transport:
                         raise DecodeError(
                             f"unexpected {spec.route} answer: JSON, neither audio nor a URL"
                         )
-                    self._received(spec, attempt, started, status, resp.headers)
+                    self._answered(spec, attempt, started, status, resp.headers.get("X-Request-Id"))
                     return resp, body
-                self._received(spec, attempt, started, status, resp.headers)
+                self._answered(spec, attempt, started, status, resp.headers.get("X-Request-Id"))
                 return resp, None
             except NETWORK_ERRORS as exc:
                 failure = connection_error(exc, timeout=self._timeout)
             except ZenHireError as error:
-                request_id = error.request_id if isinstance(error, APIError) else None
-                error_status = error.status if isinstance(error, APIError) else None
-                self._log(spec, started, error_status, request_id, error)
-                if events is not None and error_status is not None:
-                    events.response_received(spec, attempt, error_status, started, request_id)
+                if isinstance(error, APIError):
+                    self._answered(spec, attempt, started, error.status, error.request_id, error)
+                else:
+                    path = self._root + spec.path
+                    log_attempt(path, spec, started, None, None, self._api_key, error)
                 raise
             raise failure  # here, outside the handler: aiohttp's exception is not chained
         raise TooManyRedirectsError(
@@ -412,45 +309,20 @@ class Transport:
             status=status,
         )
 
-    def _received(
+    def _answered(
         self,
         spec: RequestSpec,
         attempt: int,
         started: float,
         status: int,
-        headers: Mapping[str, str],
+        request_id: str | None,
+        error: APIError | None = None,
     ) -> None:
-        """Log (and emit) a successful answer of one attempt."""
-        request_id = headers.get("X-Request-Id")
-        self._log(spec, started, status, request_id)
+        """Log (and emit) the server's answer to one attempt, an error answer included."""
+        log_attempt(self._root + spec.path, spec, started, status, request_id, self._api_key, error)
         events = self.events
         if events is not None:
             events.response_received(spec, attempt, status, started, request_id)
-
-    async def _read_body(self, resp: aiohttp.ClientResponse, limit: int) -> bytes:
-        """A successful response's body; :class:`ResponseTooLargeError` past ``limit``."""
-        body, more = await read_capped(resp, limit)
-        if more:
-            raise ResponseTooLargeError(
-                f"the server's answer is larger than max_response_bytes={limit:,} "
-                "(counted once decompressed); it was not read further",
-                limit=limit,
-            )
-        return body
-
-    async def _error_from(self, resp: aiohttp.ClientResponse) -> APIError:
-        """The typed error of an error response, reading at most :data:`MAX_ERROR_BODY`."""
-        body, more = await read_capped(resp, min(MAX_ERROR_BODY, self._max_body))
-        error = error_from_response(resp.status, body, resp.headers, self._api_key)
-        if not more:
-            return error
-        return type(error)(
-            f"the server answered HTTP {resp.status} with a body over "
-            f"{min(MAX_ERROR_BODY, self._max_body):,} bytes (not read)",
-            status=error.status,
-            request_id=error.request_id,
-            retry_after=error.retry_after,
-        )
 
     @asynccontextmanager
     async def _attempt(
@@ -479,59 +351,14 @@ class Transport:
                 gate.release()
 
     async def _call(self, spec: RequestSpec, attempt: Callable[[int], Awaitable[T]]) -> T:
-        """Run ``attempt(number)`` until it succeeds or the retry policy gives up; raise the
-        last error."""
-        delays = self._retry.delays()
-        started = anyio.current_time()
-        for number in itertools.count(1):
-            try:
-                result = await attempt(number)
-            except ZenHireError as error:
-                _detach(error)
-                self._note_failure(error)
-                events = self.events
-                if events is not None:
-                    events.request_failed(spec, number, error)
-                if number > self._retry.max_retries or not self._retry.should_retry(
-                    error, idempotent=spec.idempotent
-                ):
-                    self._log_call(spec, started, number, error)
-                    raise
-                delay = self._retry.delay_for(error, next(delays))
-                if events is not None:
-                    events.retry_scheduled(number, delay, error)
-                logger.debug(
-                    "retrying %s %s in %.2fs (attempt %d failed)",
-                    spec.method,
-                    self._root + spec.path,
-                    delay,
-                    number,
-                )
-            else:
-                self._log_call(spec, started, number, None)
-                return result
-            await anyio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _log_call(
-        self, spec: RequestSpec, started: float, attempts: int, error: ZenHireError | None
-    ) -> None:
-        """One INFO line per call (``ZENHIRE_LOG=info``); DEBUG adds one per attempt."""
-        if not logger.isEnabledFor(logging.INFO):
-            return
-        if error is None:
-            outcome = "ok"
-        else:
-            status = error.status if isinstance(error, APIError) else None
-            outcome = type(error).__name__ + (f" ({status})" if status is not None else "")
-        logger.info(
-            "%s %s -> %s in %.1fms (%d attempt%s)",
-            spec.method,
-            self._root + spec.path,
-            outcome,
-            (anyio.current_time() - started) * 1000,
-            attempts,
-            "" if attempts == 1 else "s",
+        """``attempt(number)`` under this transport's retry policy (:func:`with_retries`)."""
+        return await with_retries(
+            spec,
+            attempt,
+            retry=self._retry,
+            path=self._root + spec.path,
+            events=self.events,
+            on_failure=self._note_failure,
         )
 
     async def send(self, spec: RequestSpec) -> Response:
@@ -540,7 +367,7 @@ class Transport:
         async def once(number: int) -> Response:
             async with self._attempt(spec, stream=False, attempt=number) as (resp, body):
                 if body is None:
-                    body = await self._read_body(resp, self._max_body)
+                    body = await read_body(resp, self._max_body)
                 return Response(resp.status, resp.headers, body)
 
         return await self._call(spec, once)
@@ -562,7 +389,7 @@ class Transport:
             try:
                 yield body
             except ZenHireError as error:
-                _detach(error)  # raised while the caller read the body
+                detach(error)  # raised while the caller read the body
                 raise
 
     async def fetch_streamed(
@@ -582,25 +409,3 @@ class Transport:
                 return await consume(StreamedBody(resp))
 
         return await self._call(spec, once)
-
-    def _log(
-        self,
-        spec: RequestSpec,
-        started: float,
-        status: int | None,
-        request_id: str | None,
-        error: BaseException | None = None,
-    ) -> None:
-        if not logger.isEnabledFor(logging.DEBUG):
-            return
-        elapsed_ms = (asyncio.get_running_loop().time() - started) * 1000
-        outcome = str(status) if status is not None else type(error).__name__
-        logger.debug(
-            "%s %s -> %s elapsed=%.1fms request_id=%s%s",
-            spec.method,
-            self._root + spec.path,
-            outcome,
-            elapsed_ms,
-            request_id or "-",
-            f" error={redact(str(error), self._api_key)}" if error is not None else "",
-        )
