@@ -5,7 +5,9 @@ The platform allows each key a number of requests per minute (500 by default) an
 ``burst`` tokens and refills at ``(per_minute - burst) / 60`` per second, so that *any* window
 of 60 seconds sees at most ``per_minute`` requests whatever the server's window algorithm is;
 the price is about one percent of throughput at the default burst. A 429 that gets through
-anyway (another process sharing the key) pauses the whole bucket for its ``Retry-After``.
+anyway (another process sharing the key) penalizes the whole bucket: no token for its
+``Retry-After``. The bucket implements the :class:`~zenhire_async._rate_limit.RateLimiter`
+protocol; it accepts a ``priority`` and serves every caller in turn whatever it is.
 
 Waiters are served first come, first served (an ``anyio.Lock`` is fair), and a waiter that is
 cancelled while it sleeps takes no token. When nobody waits and a token is there, a request
@@ -16,9 +18,10 @@ the event loop's clock (``anyio.current_time()``), so tests can run the bucket o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import anyio
+
+from ._rate_limit import Priority
 
 __all__ = ["RequestPacer"]
 
@@ -51,39 +54,44 @@ class RequestPacer:
         self._tokens = min(float(self.burst), self._tokens + elapsed * self.refill_per_second)
         self._updated = max(now, self._updated)
 
-    def wait_time(self, now: float) -> float:
-        """Seconds until a token is available at ``now`` (0 when one is there)."""
+    def wait_time(self, now: float, cost: int = 1) -> float:
+        """Seconds until ``cost`` tokens are available at ``now`` (0 when they are there)."""
         self._refill(now)
         pause = max(0.0, self._paused_until - now)
-        missing = 1.0 - self._tokens
+        missing = cost - self._tokens
         if missing <= _EPSILON:  # float refills land a hair short of whole tokens
             return pause
         return pause + missing / self.refill_per_second
 
-    async def acquire(self, on_wait: Callable[[float], None] | None = None) -> None:
-        """Wait for a token and take it; ``on_wait(seconds)`` is told of a wait, if any."""
+    async def acquire(self, cost: int = 1, priority: Priority = "interactive") -> float:
+        """Wait for ``cost`` tokens (1 to ``burst``) and take them; return the seconds waited.
+
+        ``priority`` is accepted for the protocol: every caller is served first come, first
+        served. 0.0 when the tokens were there and nobody was queued.
+        """
         # Fast path, most requests: nobody waits (a released lock with waiters passes
         # straight to the next one, so it stays locked) and a token is there. The loop's
         # clock is read directly: it is what anyio.current_time() returns on asyncio.
-        if not self._lock.locked() and self.wait_time(asyncio.get_running_loop().time()) <= 0:
-            self._tokens = max(0.0, self._tokens - 1.0)
-            return
-        started = anyio.current_time() if on_wait is not None else 0.0
+        if cost != 1 and not 1 <= cost <= self.burst:  # more than burst would never come
+            raise ValueError(f"cost must be from 1 to burst={self.burst}, got {cost!r}")
+        if not self._lock.locked() and self.wait_time(asyncio.get_running_loop().time(), cost) <= 0:
+            self._tokens = max(0.0, self._tokens - cost)
+            return 0.0
+        started = anyio.current_time()
         waited = self._lock.locked()  # queued behind a waiter: a wait for tokens too
         async with self._lock:
             while True:
-                delay = self.wait_time(anyio.current_time())
+                delay = self.wait_time(anyio.current_time(), cost)
                 if delay <= 0:
                     break
                 waited = True
                 await anyio.sleep(delay)
-            self._tokens = max(0.0, self._tokens - 1.0)
-        if on_wait is not None and waited:
-            on_wait(anyio.current_time() - started)
+            self._tokens = max(0.0, self._tokens - cost)
+        return anyio.current_time() - started if waited else 0.0
 
-    def pause(self, seconds: float) -> None:
-        """Hold every request for ``seconds`` from now (a 429's ``Retry-After``)."""
+    def penalize(self, retry_after: float) -> None:
+        """Hold every request for ``retry_after`` seconds from now (a 429's ``Retry-After``)."""
         now = anyio.current_time()
         self._refill(now)
-        self._paused_until = max(self._paused_until, now + max(0.0, seconds))
+        self._paused_until = max(self._paused_until, now + max(0.0, retry_after))
         self._tokens = 0.0

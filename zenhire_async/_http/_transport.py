@@ -20,8 +20,8 @@ import anyio
 from multidict import CIMultiDict
 from yarl import URL
 
-from .._pacing import RequestPacer
 from .._protocol import RequestSpec
+from .._rate_limit import RateLimiter
 from .._retry import RetryPolicy
 from ..errors import APIConnectionError, APIError, DecodeError, TooManyRedirectsError, ZenHireError
 from ._aio import (
@@ -75,7 +75,7 @@ class Transport:
         base_url: URL,
         timeout: float,
         retry: RetryPolicy,
-        pacer: RequestPacer | None,
+        pacer: RateLimiter | None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -218,14 +218,15 @@ class Transport:
 
     async def _pace(self) -> None:
         if self.pacer is not None:
-            events = self.events
-            await self.pacer.acquire(None if events is None else events.pacing_waited)
+            waited = await self.pacer.acquire()
+            if waited and self.events is not None:
+                self.events.pacing_waited(waited)
 
     def _note_failure(self, error: ZenHireError) -> None:
         if self.pacer is not None and isinstance(error, APIError) and error.status == 429:
             # Capped: a server asking for hours (or 1e300 s) must not freeze the client.
             wait = error.retry_after if error.retry_after is not None else 1.0
-            self.pacer.pause(min(wait, self._retry.max_retry_after))
+            self.pacer.penalize(min(wait, self._retry.max_retry_after))
 
     async def _open(
         self, spec: RequestSpec, *, stream: bool, attempt: int = 1
