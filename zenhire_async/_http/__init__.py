@@ -42,7 +42,7 @@ from ._aio import ClientSession, StreamedBody
 from ._limits import DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY
 from ._state import ClientState
 from ._transport import Response, Transport
-from ._url import check_base_url
+from ._url import check_base_url, is_plain_http_to_remote
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -53,4 +53,5 @@ __all__ = [
     "StreamedBody",
     "Transport",
     "check_base_url",
+    "is_plain_http_to_remote",
 ]

@@ -7,7 +7,7 @@ import ipaddress
 
 from yarl import URL
 
-__all__ = ["check_base_url"]
+__all__ = ["check_base_url", "is_plain_http_to_remote"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -24,6 +24,11 @@ def _is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
+def is_plain_http_to_remote(url: URL) -> bool:
+    """Whether ``url`` is plain ``http`` to a host that is not loopback (the key in clear)."""
+    return url.scheme == "http" and not _is_loopback(url.host or "")
+
+
 def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> URL:
     """Parse the platform root; plain ``http://`` is refused except to loopback or when allowed."""
     url = URL(base_url.rstrip("/"))
@@ -31,7 +36,7 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool = False) -> URL:
         raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
     if url.query_string or url.fragment or url.user or url.password:
         raise ValueError("base_url must not carry credentials, a query or a fragment")
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+    if not allow_insecure_http and is_plain_http_to_remote(url):
         raise ValueError(
             f"base_url {base_url!r} is plain http to a non-loopback host: the API key would "
             "cross the network unencrypted (pass allow_insecure_http=True to insist)"

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from .. import ZenHireClient
 from .. import _validation as v
-from .._http import check_base_url
+from .._http import check_base_url, is_plain_http_to_remote
 from ..events import OnEvent
 from ._errors import UsageError
 
@@ -102,14 +102,10 @@ def id_arg(text: str) -> str:
 def _insecure_http(base_url: str) -> bool:
     """Whether ``base_url`` is refused only for being plain http to a non-loopback host."""
     try:
-        check_base_url(base_url, allow_insecure_http=True)
+        url = check_base_url(base_url, allow_insecure_http=True)
     except ValueError:
         return False
-    try:
-        check_base_url(base_url)
-    except ValueError:
-        return True
-    return False
+    return is_plain_http_to_remote(url)
 
 
 def make_client(args: argparse.Namespace, *, on_event: OnEvent | None = None) -> ZenHireClient:
