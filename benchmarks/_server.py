@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -38,6 +39,8 @@ _UNAUTHORIZED = (
 def make_app(recording_bytes: int) -> web.Application:
     """The app: fixed bodies, key checked, no access log."""
     detail = _payloads.session_detail()
+    # The SDK checks that an answer names the session asked for: echo the asked id.
+    detail_id = json.loads(detail)["id"].encode()
 
     def authorised(request: web.Request) -> bool:
         return request.headers.get("X-API-Key") == API_KEY
@@ -45,8 +48,9 @@ def make_app(recording_bytes: int) -> web.Application:
     async def get_session(request: web.Request) -> web.Response:
         if not authorised(request):
             return web.Response(status=401, body=_UNAUTHORIZED, content_type="application/json")
+        body = detail.replace(detail_id, request.match_info["id"].encode(), 1)
         return web.Response(
-            body=detail, content_type="application/json", headers={"X-Request-Id": "req_bench"}
+            body=body, content_type="application/json", headers={"X-Request-Id": "req_bench"}
         )
 
     async def get_recording(request: web.Request) -> web.StreamResponse:
