@@ -39,15 +39,17 @@ import secrets
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
+    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
     Mapping,
+    Sequence,
     Sized,
 )
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import Protocol, TypeAlias
 
 import anyio
 import anyio.lowlevel
@@ -70,12 +72,49 @@ from ._retry import RetryPolicy
 from ._rowset import row_key, row_marker
 from .errors import BulkInviteError, DecodeError, ZenHireError
 from .events import BulkOutcome
-from .models import BulkFailure, BulkInviteReport, BulkProgress, Candidate, ConsentModeName
+from .models import (
+    BulkFailure,
+    BulkInviteReport,
+    BulkProgress,
+    Candidate,
+    ConsentModeName,
+    SessionInvite,
+    SessionSummary,
+)
 
-if TYPE_CHECKING:
-    from .resources.sessions import Sessions
+__all__ = ["BulkSessions", "CandidateInput", "OnProgress", "OnRow", "bulk_invite"]
 
-__all__ = ["CandidateInput", "OnProgress", "bulk_invite"]
+
+class BulkSessions(Protocol):
+    """What a bulk invite needs of the sessions resource: create one session, and list a
+    persona's sessions by metadata (the marker of a row) to reconcile it.
+
+    ``client.sessions`` satisfies it as it is; the inviter never sees the resource's
+    transport or private parts.
+    """
+
+    async def create(
+        self,
+        persona_id: str,
+        *,
+        consent_mode: ConsentModeName,
+        candidate_ref: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, v.MetadataValue] | None = None,
+    ) -> SessionInvite:
+        """Create one session and return its candidate link."""
+        ...
+
+    def iter(
+        self,
+        *,
+        persona_id: str | None = None,
+        metadata: Mapping[str, v.MetadataValue] | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[SessionSummary]:
+        """Every session matching the filters, across all pages."""
+        ...
+
 
 CandidateInput: TypeAlias = Candidate | Mapping[str, object]
 """One input row: a :class:`Candidate` or a mapping with ``candidate_ref``, ``tags``,
@@ -83,6 +122,9 @@ CandidateInput: TypeAlias = Candidate | Mapping[str, object]
 
 OnProgress = Callable[[BulkProgress], Awaitable[None] | None]
 """Called (sync or async) with the counts at least once a second and once at the end."""
+
+OnRow = Callable[[str, BulkOutcome], None]
+"""Called with the job id and the outcome of every row that finishes (the event hooks)."""
 
 MAX_ROUNDS = 5
 """Create attempts per row before it is recorded as failed (each after a reconcile)."""
@@ -104,7 +146,7 @@ class _BulkJob:
 
     def __init__(
         self,
-        sessions: Sessions,
+        sessions: BulkSessions,
         clock: LoopWallClock,
         persona_id: str,
         consent_mode: ConsentModeName,
@@ -112,6 +154,7 @@ class _BulkJob:
         state: ResumeState,
         concurrency: int,
         on_progress: OnProgress | None,
+        on_row: OnRow | None,
         total: int | None,
     ) -> None:
         self._sessions = sessions
@@ -122,6 +165,7 @@ class _BulkJob:
         self._state = state
         self._concurrency = concurrency
         self._on_progress = on_progress
+        self._on_row = on_row
         self._total = total
         self._retry = RetryPolicy()
         self._stop = anyio.Event()
@@ -353,9 +397,8 @@ class _BulkJob:
         self._finished("failed")
 
     def _finished(self, outcome: BulkOutcome) -> None:
-        events = self._sessions._transport.events
-        if events is not None:
-            events.bulk_row(self._state.job_id, outcome)
+        if self._on_row is not None:
+            self._on_row(self._state.job_id, outcome)
 
     async def _journaling(self, step: Awaitable[None]) -> None:
         """Run ``step``; a journal write that fails (``OSError``: a full disk) stops the job
@@ -415,7 +458,7 @@ async def _aiterate(
 
 
 async def bulk_invite(
-    sessions: Sessions,
+    sessions: BulkSessions,
     clock: LoopWallClock,
     persona_id: str,
     candidates: Iterable[CandidateInput] | AsyncIterable[CandidateInput],
@@ -425,6 +468,7 @@ async def bulk_invite(
     concurrency: int = 8,
     on_progress: OnProgress | None = None,
     journal_source: Mapping[str, str] | None = None,
+    on_row: OnRow | None = None,
 ) -> BulkInviteReport:
     """Invite every candidate once, journaling each link; see the module docstring."""
     v.require_id("persona_id", persona_id)
@@ -464,6 +508,7 @@ async def bulk_invite(
             state,
             concurrency,
             on_progress,
+            on_row,
             total,
         )
         return await job.run(candidates)

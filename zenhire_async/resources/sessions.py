@@ -155,6 +155,7 @@ class Sessions:
         (``JobRecord.source``) to tell its input on resume; it is not compared here.
         """
         self._transport.check_usable()  # before the journal is opened or written
+        events = self._transport.events
         return await bulk_invite(
             self,
             self._clock,
@@ -165,6 +166,7 @@ class Sessions:
             concurrency=concurrency,
             on_progress=on_progress,
             journal_source=journal_source,
+            on_row=None if events is None else events.bulk_row,
         )
 
     # -- reading --------------------------------------------------------------------------
