@@ -300,7 +300,6 @@ class ResumeState:
     """Rows with an attempt and no ``created`` record: their session may exist."""
     orphans: set[str] = field(default_factory=set)
     """Sessions already recorded as orphans."""
-    created: int = 0
 
 
 def _resume_state(
@@ -325,8 +324,7 @@ def _resume_state(
         elif isinstance(record, CreatedRecord):
             key = row_key(record.candidate_ref)
             state.pending.discard(key)
-            if not state.rows.add_flags(key, CREATED) & CREATED:
-                state.created += 1
+            state.rows.add_flags(key, CREATED)
         elif isinstance(record, OrphanRecord):
             state.orphans.add(record.session_id)
     return state, end
@@ -354,9 +352,8 @@ _sync = getattr(os, "fdatasync", os.fsync)
 class JournalWriter:
     """The open, locked journal of one running job."""
 
-    def __init__(self, fd: int, path: Path) -> None:
+    def __init__(self, fd: int) -> None:
         self._fd = fd
-        self.path = path
         self._lock = threading.Lock()
         self._running = False  # a writer task (run) is taking batches
         self._open = _Batch()  # records waiting for the next write
@@ -388,8 +385,8 @@ class JournalWriter:
             if os.fstat(fd).st_size > end:
                 os.ftruncate(fd, end)  # cut a torn last line (or a stray empty header)
             if state is None:
-                return cls(fd, target), ResumeState(job_id=new_job_id), True
-            return cls(fd, target), state, False
+                return cls(fd), ResumeState(job_id=new_job_id), True
+            return cls(fd), state, False
         except BaseException:
             os.close(fd)
             raise
