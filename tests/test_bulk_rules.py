@@ -17,8 +17,8 @@ from zenhire_async import (
     RateLimitError,
     ServerError,
 )
+from zenhire_async._bulk_rowkeys import ROW_KEY_BYTES, RowKeyTable, row_key, row_marker
 from zenhire_async._bulk_rules import Verdict, failure_code, judge
-from zenhire_async._rowset import ROW_KEY_BYTES, RowKeyTable, row_key, row_marker
 
 
 def test_row_keys_are_stable_distinct_and_short() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zenhire_async._rowset import ROW_KEY_BYTES, RowKeyTable, row_key, row_marker
+from zenhire_async._bulk_rowkeys import ROW_KEY_BYTES, RowKeyTable, row_key, row_marker
 
 
 def test_row_key_is_stable_and_marker_is_hex() -> None:

@@ -38,9 +38,9 @@ import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
+from ._bulk_rowkeys import RowKeyTable, row_key
 from ._bulk_rules import MARKER_JOB
 from ._redact import hide_link
-from ._rowset import RowKeyTable, row_key
 from .errors import JournalInUseError, UnsafePathError
 
 try:  # POSIX; elsewhere the journal is simply not locked

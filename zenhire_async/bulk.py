@@ -11,9 +11,9 @@ the link of. Three things make a bulk invite safe anyway:
    re-run on the same journal skips rows with a ``created`` record and knows exactly which
    rows may have a session it never saw (an attempt with no ``created`` after it).
 2. **The marker**: every create carries metadata ``zh_job`` (the job id from the journal's
-   first line) and ``zh_row`` (a hash of ``candidate_ref``; see ``_rowset``), counted against
-   the contract's metadata limits. Listing sessions by that marker finds every session the
-   job ever created for a row, whether or not its answer arrived.
+   first line) and ``zh_row`` (a hash of ``candidate_ref``; see ``_bulk_rowkeys``), counted
+   against the contract's metadata limits. Listing sessions by that marker finds every
+   session the job ever created for a row, whether or not its answer arrived.
 3. **Reconciling**: after an ambiguous failure (timeout, reset, 5xx or an unreadable answer
    after the request was sent), and on resume for every row with an unanswered attempt, the
    row's sessions are listed by marker. As we hold no link for the row, each one found is an
@@ -57,6 +57,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from . import _bulk_rules as rules
 from . import _validation as v
+from ._bulk_rowkeys import row_key, row_marker
 from ._clock import LoopWallClock
 from ._journal import (
     CREATED,
@@ -69,7 +70,6 @@ from ._journal import (
     ResumeState,
 )
 from ._retry import RetryPolicy
-from ._rowset import row_key, row_marker
 from .errors import BulkInviteError, DecodeError, ZenHireError
 from .events import BulkOutcome
 from .models import (
