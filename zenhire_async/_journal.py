@@ -38,8 +38,7 @@ import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
-from ._bulk_rowkeys import RowKeyTable, row_key
-from ._bulk_rules import MARKER_JOB
+from ._bulk_rowkeys import MARKER_JOB, RowKeyTable, row_key
 from ._redact import hide_link
 from .errors import JournalInUseError, UnsafePathError
 
