@@ -31,7 +31,7 @@ from zenhire_async import (
     export_links_csv,
     read_journal,
 )
-from zenhire_async import _journal as journal_module
+from zenhire_async import _bulk_journal as journal_module
 from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio

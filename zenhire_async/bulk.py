@@ -6,7 +6,7 @@ The API has no idempotency key and returns a candidate link once, so the only co
 is the one we write down, and a create whose answer is lost leaves a session we cannot see
 the link of. Three things make a bulk invite safe anyway:
 
-1. **The journal** (``_journal``): before a create is sent, an ``attempt`` record is
+1. **The journal** (``_bulk_journal``): before a create is sent, an ``attempt`` record is
    fsync'd; the link is fsync'd in a ``created`` record before the row counts as done. A
    re-run on the same journal skips rows with a ``created`` record and knows exactly which
    rows may have a session it never saw (an attempt with no ``created`` after it).
@@ -57,9 +57,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from . import _bulk_rules as rules
 from . import _validation as v
-from ._bulk_rowkeys import row_key, row_marker
-from ._clock import LoopWallClock
-from ._journal import (
+from ._bulk_journal import (
     CREATED,
     AttemptRecord,
     CreatedRecord,
@@ -69,6 +67,8 @@ from ._journal import (
     OrphanRecord,
     ResumeState,
 )
+from ._bulk_rowkeys import row_key, row_marker
+from ._clock import LoopWallClock
 from ._retry import RetryPolicy
 from .errors import BulkInviteError, DecodeError, ZenHireError
 from .events import BulkOutcome
