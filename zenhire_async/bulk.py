@@ -57,16 +57,8 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from . import _bulk_rules as rules
 from . import _validation as v
-from ._bulk_journal import (
-    CREATED,
-    AttemptRecord,
-    CreatedRecord,
-    FailedRecord,
-    JobRecord,
-    JournalWriter,
-    OrphanRecord,
-    ResumeState,
-)
+from ._bulk_journal import CREATED, JournalWriter, ResumeState
+from ._bulk_records import AttemptRecord, CreatedRecord, FailedRecord, JobRecord, OrphanRecord
 from ._bulk_rowkeys import row_key, row_marker
 from ._clock import LoopWallClock
 from ._retry import RetryPolicy
