@@ -15,6 +15,8 @@ import aiohttp
 import anyio
 
 from .. import _protocol as proto
+from .._bulk_job import CandidateInput, bulk_invite
+from .._bulk_job import OnProgress as OnBulkProgress
 from .._clock import LoopWallClock
 from .._events_dispatch import observed, observed_context
 from .._http import Transport
@@ -23,8 +25,6 @@ from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_at
 from .._recording import OnProgress as OnDownloadProgress
 from .._validation import MetadataValue, require_id
 from .._watch_book import WatchBook, WatchState
-from ..bulk import CandidateInput, bulk_invite
-from ..bulk import OnProgress as OnBulkProgress
 from ..errors import DecodeError
 from ..models import (
     BulkInviteReport,
