@@ -126,16 +126,16 @@ class _FsyncCounter:
 
             setattr(os, name, counted)
 
-        from zenhire_async import _journal
+        from zenhire_async import _bulk_journal
 
-        real_sync = getattr(_journal, "_sync", None)  # bound at import: patched there too
+        real_sync = getattr(_bulk_journal, "_sync", None)  # bound at import: patched there too
         if real_sync is not None:
 
             def journal_sync(fd: int) -> None:
                 self.count += 1
                 real_sync(fd)
 
-            _journal._sync = journal_sync
+            _bulk_journal._sync = journal_sync
         self._journal_sync = real_sync
         return self
 
@@ -143,9 +143,9 @@ class _FsyncCounter:
         for name, real in self._saved.items():
             setattr(os, name, real)
         if self._journal_sync is not None:
-            from zenhire_async import _journal
+            from zenhire_async import _bulk_journal
 
-            _journal._sync = self._journal_sync
+            _bulk_journal._sync = self._journal_sync
 
 
 async def _cpu_ours(info: dict[str, Any], rows: int, journal: Path, tag: str) -> tuple[float, int]:

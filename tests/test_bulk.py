@@ -27,7 +27,7 @@ from zenhire_async import (
     export_links_csv,
     read_journal,
 )
-from zenhire_async._rowset import row_key, row_marker
+from zenhire_async._bulk_rowkeys import row_key, row_marker
 from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio

@@ -31,7 +31,8 @@ from zenhire_async import (
     export_links_csv,
     read_journal,
 )
-from zenhire_async import _journal as journal_module
+from zenhire_async import _bulk_journal as journal_module
+from zenhire_async import _bulk_records as records_module
 from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
@@ -109,7 +110,7 @@ async def test_a_failing_export_leaves_the_old_file_and_no_temporary(
     def boom(records: object) -> object:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(journal_module, "read_journal", boom)
+    monkeypatch.setattr(records_module, "read_journal", boom)
     with pytest.raises(OSError, match="No space"):
         export_links_csv(journal, out)
     assert out.read_text() == "the previous export\n"

@@ -1,4 +1,4 @@
-"""The pure parts of bulk invites: the row-key table and the judging of errors."""
+"""The pure rules of bulk invites: what a failed request means for the row, and its code."""
 
 from __future__ import annotations
 
@@ -18,27 +18,6 @@ from zenhire_async import (
     ServerError,
 )
 from zenhire_async._bulk_rules import Verdict, failure_code, judge
-from zenhire_async._rowset import ROW_KEY_BYTES, RowKeyTable, row_key, row_marker
-
-
-def test_row_keys_are_stable_distinct_and_short() -> None:
-    assert row_key("ats-1") == row_key("ats-1") != row_key("ats-2")
-    assert len(row_key("ats-1")) == ROW_KEY_BYTES
-    assert len(row_marker(row_key("x" * 256))) == 24
-
-
-def test_row_key_table_keeps_every_key_through_growth() -> None:
-    table = RowKeyTable()
-    keys = [row_key(f"ats-{i}") for i in range(20_000)]
-    for i, key in enumerate(keys):
-        assert table.add_flags(key, 1 + i % 2) == 0
-    assert len(table) == 20_000
-    assert all(table.get(key) == 1 + i % 2 for i, key in enumerate(keys))
-    assert table.add_flags(keys[0], 2) == 1 and table.get(keys[0]) == 3
-    assert table.get(row_key("never")) == 0
-    assert table.nbytes < 20_000 * 40  # packed: far below a set of ints (~75 bytes a key)
-    with pytest.raises(ValueError, match="row key"):
-        table.set(b"short", 1)
 
 
 def _api(cls: type[APIError], status: int, **kw: float) -> APIError:

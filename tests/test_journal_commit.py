@@ -19,10 +19,10 @@ from zenhire_async import (
     BulkInviteError,
     CreatedRecord,
     ZenHireClient,
-    _journal,
+    _bulk_journal,
     read_journal,
 )
-from zenhire_async._journal import JournalWriter
+from zenhire_async._bulk_journal import JournalWriter
 from zenhire_async.testing import Emulator
 
 pytestmark = pytest.mark.anyio
@@ -36,7 +36,7 @@ async def persona_id(zh: ZenHireClient) -> str:
 def counting_sync(monkeypatch: pytest.MonkeyPatch, fail_after: int | None = None) -> list[int]:
     """Count the journal's fsyncs; from call ``fail_after`` on, fail them with ENOSPC."""
     calls: list[int] = []
-    real: Callable[[int], None] = _journal._sync
+    real: Callable[[int], None] = _bulk_journal._sync
 
     def sync(fd: int) -> None:
         calls.append(fd)
@@ -44,7 +44,7 @@ def counting_sync(monkeypatch: pytest.MonkeyPatch, fail_after: int | None = None
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real(fd)
 
-    monkeypatch.setattr(_journal, "_sync", sync)
+    monkeypatch.setattr(_bulk_journal, "_sync", sync)
     return calls
 
 

@@ -1,6 +1,6 @@
 """zenhire-async: the asyncio SDK for the ZenHire Interview API."""
 
-from ._journal import (
+from ._bulk_records import (
     AttemptRecord,
     CreatedRecord,
     FailedRecord,

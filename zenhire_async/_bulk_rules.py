@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from . import _validation as v
+from ._bulk_rowkeys import MARKER_JOB, MARKER_ROW
 from .errors import (
     APIConnectionError,
     APIError,
@@ -27,9 +28,7 @@ from .errors import (
 from .models import Candidate
 
 __all__ = [
-    "MARKER_JOB",
     "MARKER_KEYS",
-    "MARKER_ROW",
     "RowFields",
     "Verdict",
     "failure_code",
@@ -38,11 +37,8 @@ __all__ = [
     "read_row",
 ]
 
-MARKER_JOB = "zh_job"
-"""Metadata key the SDK adds to every session a bulk invite creates: the job id."""
-MARKER_ROW = "zh_row"
-"""Metadata key the SDK adds to every session a bulk invite creates: the row key."""
 MARKER_KEYS = frozenset({MARKER_JOB, MARKER_ROW})
+"""The metadata keys reserved for the marker: a row's own metadata may not use them."""
 
 _ROW_FIELDS = frozenset({"candidate_ref", "tags", "metadata"})
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import AttemptRecord, CreatedRecord, FailedRecord, JobRecord, UnsafePathError, read_journal
-from .._journal import check_export_target
+from .._bulk_records import check_export_target
 from ._candidates import CandidatesCsv, delimiter_arg, iter_records, open_csv, read_layout
 from ._errors import EXIT_ERROR, CommandError, UsageError
 from ._files import fill_private_file

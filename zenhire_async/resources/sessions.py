@@ -14,6 +14,8 @@ from pathlib import Path
 import anyio
 
 from .. import _protocol as proto
+from .._bulk_job import CandidateInput, bulk_invite
+from .._bulk_job import OnProgress as OnBulkProgress
 from .._clock import LoopWallClock
 from .._events_dispatch import observed, observed_context
 from .._http import StreamedBody, Transport
@@ -22,8 +24,6 @@ from .._recording import DEFAULT_CHUNK_SIZE, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
 from .._validation import MetadataValue, require_id
 from .._watch_book import WatchBook, WatchState
-from ..bulk import CandidateInput, bulk_invite
-from ..bulk import OnProgress as OnBulkProgress
 from ..errors import DecodeError
 from ..models import (
     BulkInviteReport,
@@ -154,6 +154,7 @@ class Sessions:
         (``JobRecord.source``) to tell its input on resume; it is not compared here.
         """
         self._transport.check_usable()  # before the journal is opened or written
+        events = self._transport.events
         return await bulk_invite(
             self,
             self._clock,
@@ -164,6 +165,7 @@ class Sessions:
             concurrency=concurrency,
             on_progress=on_progress,
             journal_source=journal_source,
+            on_row=None if events is None else events.bulk_row,
         )
 
     # -- reading --------------------------------------------------------------------------

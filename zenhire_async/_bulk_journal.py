@@ -1,46 +1,40 @@
-"""The bulk-invite journal: an append-only JSON-lines file that never loses a link.
+"""The bulk-invite journal's writer: an append-only JSON-lines file that never loses a link.
 
-One JSON object per line, each tagged by ``"type"``:
-
-* ``job`` — the first line: the job id (the ``zh_job`` marker) and the persona;
-* ``attempt`` — written *before* a create request is sent for ``candidate_ref``;
-* ``created`` — the session, its ``candidate_link`` and ``expires_at``: the row is done;
-* ``failed`` — the row failed (``code``, ``message``); it is retried on the next run;
-* ``orphan`` — a session of the row whose link never reached us (``session_id``).
-
-Every record is written with one ``write`` on an ``O_APPEND`` descriptor and ``fsync``'d
-before the caller goes on, so a record the job acted upon is on disk. A running job commits
-in groups: one writer task (:meth:`JournalWriter.run`) writes every record appended while
-the previous write was in progress with one ``write`` and one fsync, and each appender still
-waits for the fsync of its own record. The file is created
-with mode 0600 (links are secrets) and locked (``flock``) while a job runs, so that two
-processes never run the same job at once. A crash can only tear the *last* line (no newline
-yet): readers ignore it and a resuming job cuts it off before appending.
+The records and how they are read back are :mod:`._bulk_records`'. Every record is written
+with one ``write`` on an ``O_APPEND`` descriptor and ``fsync``'d before the caller goes on,
+so a record the job acted upon is on disk. A running job commits in groups: one writer task
+(:meth:`JournalWriter.run`) writes every record appended while the previous write was in
+progress with one ``write`` and one fsync, and each appender still waits for the fsync of
+its own record. The file is created with mode 0600 (links are secrets) and locked
+(``flock``) while a job runs, so that two processes never run the same job at once. A crash
+can only tear the *last* line (no newline yet): readers ignore it and a resuming job cuts it
+off before appending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import errno
 import os
 import stat
-import tempfile
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TypeAlias, Union
 
 import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
-from ._bulk_rules import MARKER_JOB
-from ._redact import hide_link
-from ._rowset import RowKeyTable, row_key
+from ._bulk_records import (
+    AttemptRecord,
+    CreatedRecord,
+    JobRecord,
+    JournalRecord,
+    OrphanRecord,
+    numbered_records,
+)
+from ._bulk_rowkeys import RowKeyTable, row_key
 from .errors import JournalInUseError, UnsafePathError
 
 try:  # POSIX; elsewhere the journal is simply not locked
@@ -48,147 +42,15 @@ try:  # POSIX; elsewhere the journal is simply not locked
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = [
-    "CREATED",
-    "AttemptRecord",
-    "CreatedRecord",
-    "FailedRecord",
-    "JobRecord",
-    "JournalRecord",
-    "JournalWriter",
-    "OrphanRecord",
-    "ResumeState",
-    "check_export_target",
-    "export_links_csv",
-    "read_journal",
-]
+__all__ = ["CREATED", "JournalWriter", "ResumeState"]
 
-JOURNAL_VERSION = 1
 CREATED = 2
 """Row-table flag: the journal holds a ``created`` record for the row."""
 
 _FILE_MODE = 0o600
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_HEADER_PEEK = 64 * 1024  # a job record line is far shorter
 
-
-class _Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    """Common base of journal records."""
-
-
-class JobRecord(_Record, frozen=True, kw_only=True, tag="job"):
-    """The journal's first line: which job (``job_id`` is the ``zh_job`` marker) and persona."""
-
-    job_id: str
-    persona_id: str
-    version: int = JOURNAL_VERSION
-    at: datetime | None = None
-    source: dict[str, str] | None = None
-    """What the caller said the input is (``bulk_invite(journal_source=…)``), for its own
-    checks on resume: the ``zenhire`` command records the CSV's path and fingerprint."""
-
-    @property
-    def marker(self) -> dict[str, str]:
-        """The metadata filter that lists this job's sessions: ``sessions.iter(metadata=…)``."""
-        return {MARKER_JOB: self.job_id}
-
-
-class AttemptRecord(_Record, frozen=True, kw_only=True, tag="attempt"):
-    """A create request for ``candidate_ref`` is about to be sent."""
-
-    candidate_ref: str
-    at: datetime | None = None
-
-
-class CreatedRecord(_Record, frozen=True, kw_only=True, tag="created"):
-    """The row's session and its candidate link (a secret: ``repr`` hides the token)."""
-
-    candidate_ref: str
-    session_id: str
-    candidate_link: str
-    expires_at: datetime
-    at: datetime | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"CreatedRecord(candidate_ref={self.candidate_ref!r}, session_id={self.session_id!r}, "
-            f"candidate_link={hide_link(self.candidate_link)!r}, "
-            f"expires_at={self.expires_at!r})"
-        )
-
-    __str__ = __repr__
-
-    def __rich_repr__(self) -> list[tuple[str, object]]:
-        """What ``rich`` shows (msgspec's default would print the whole link)."""
-        return [
-            ("candidate_ref", self.candidate_ref),
-            ("session_id", self.session_id),
-            ("candidate_link", hide_link(self.candidate_link)),
-            ("expires_at", self.expires_at),
-            ("at", self.at),
-        ]
-
-
-class FailedRecord(_Record, frozen=True, kw_only=True, tag="failed"):
-    """The row failed with ``code`` (the API's error code, or an SDK code such as
-    ``INVALID_ROW`` / ``DUPLICATE_REF``); ``index`` is its 0-based position in the input."""
-
-    candidate_ref: str | None
-    code: str
-    message: str
-    index: int | None = None
-    at: datetime | None = None
-
-
-class OrphanRecord(_Record, frozen=True, kw_only=True, tag="orphan"):
-    """A session of the row whose link never reached the SDK. It stays ``initiated``, is
-    never started and never charged."""
-
-    candidate_ref: str
-    session_id: str
-    at: datetime | None = None
-
-
-JournalRecord: TypeAlias = Union[  # noqa: UP007 - a tagged union for msgspec
-    JobRecord, AttemptRecord, CreatedRecord, FailedRecord, OrphanRecord
-]
-"""Any record of a bulk-invite journal."""
-
-_decoder = msgspec.json.Decoder(JournalRecord)
 _encoder = msgspec.json.Encoder()
-
-
-def _lines(path: Path, fd: int | None = None) -> Iterator[tuple[int, int, JournalRecord]]:
-    """(line number, end offset, record) of every complete line; a torn last line is skipped.
-
-    With ``fd``, the file open on it is read (from its start), not whatever ``path`` names now.
-    """
-    offset = 0
-    source = path.open("rb") if fd is None else os.fdopen(os.dup(fd), "rb")
-    with source as fh:
-        fh.seek(0)
-        for number, line in enumerate(fh, start=1):
-            if not line.endswith(b"\n"):
-                return  # torn by a crash mid-write: never acted upon
-            offset += len(line)
-            if not line.strip():
-                continue
-            try:
-                record = _decoder.decode(line)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise ValueError(
-                    f"{path}: line {number} is not a bulk-invite journal record ({exc})"
-                ) from None
-            yield number, offset, record
-
-
-def read_journal(path: str | os.PathLike[str]) -> Iterator[JournalRecord]:
-    """Every record of a bulk-invite journal, in order (a torn last line is ignored).
-
-    Raises ``ValueError`` when a complete line is not a journal record.
-    """
-    for _, _, record in _lines(Path(path)):
-        yield record
 
 
 def _open_private(path: str | os.PathLike[str], flags: int) -> int:
@@ -220,75 +82,6 @@ def _open_private(path: str | os.PathLike[str], flags: int) -> int:
     return fd
 
 
-def _is_journal(path: Path) -> bool:
-    """Whether ``path`` holds a bulk-invite journal (its first line is a job record)."""
-    try:
-        with path.open("rb") as fh:
-            first = fh.readline(_HEADER_PEEK)
-    except (FileNotFoundError, IsADirectoryError):
-        return False
-    try:
-        return isinstance(_decoder.decode(first), JobRecord)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return False
-
-
-def check_export_target(journal: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
-    """Refuse an export ``out`` that would destroy links: raise :class:`UnsafePathError` when
-    it is a symbolic link, the journal itself (by name, link or hard link), or any existing
-    bulk-invite journal. Opens nothing for writing."""
-    target = Path(out)
-    if target.is_symlink():
-        raise UnsafePathError(
-            f"{target} is a symbolic link; a file holding candidate links is only written at "
-            "its real path"
-        )
-    if target.exists() and not target.is_file():
-        raise UnsafePathError(f"{target} is not a regular file")
-    source = Path(journal)
-    if target.exists() and source.exists() and os.path.samefile(target, source):
-        raise UnsafePathError(f"{target} is the journal itself: export to another file")
-    if _is_journal(target):
-        raise UnsafePathError(
-            f"{target} is a bulk-invite journal (the only copy of its links): export to "
-            "another file"
-        )
-
-
-def export_links_csv(journal: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
-    """Write ``candidate_ref,candidate_link,expires_at`` of every created row to ``out``.
-
-    For the mailer. The CSV holds links: it is written to a temporary file (mode 0600) beside
-    ``out``, fsync'd and renamed into place, so ``out`` is whole or as it was. An ``out``
-    that is a symbolic link, the journal, or another journal is refused with
-    :class:`~zenhire_async.errors.UnsafePathError` before anything is opened. Returns the
-    number of rows written.
-    """
-    check_export_target(journal, out)
-    target = Path(out)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    count = 0
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["candidate_ref", "candidate_link", "expires_at"])
-            for record in read_journal(journal):
-                if isinstance(record, CreatedRecord):
-                    writer.writerow(
-                        [record.candidate_ref, record.candidate_link, record.expires_at.isoformat()]
-                    )
-                    count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        check_export_target(journal, out)  # still true now that the file is complete
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    return count
-
-
 @dataclass(slots=True)
 class ResumeState:
     """What a journal tells a job that (re)starts on it."""
@@ -300,7 +93,6 @@ class ResumeState:
     """Rows with an attempt and no ``created`` record: their session may exist."""
     orphans: set[str] = field(default_factory=set)
     """Sessions already recorded as orphans."""
-    created: int = 0
 
 
 def _resume_state(
@@ -309,7 +101,7 @@ def _resume_state(
     """Read an existing journal: its state, and the offset where its last good line ends."""
     state: ResumeState | None = None
     end = 0
-    for number, offset, record in _lines(path, fd):
+    for number, offset, record in numbered_records(path, fd):
         end = offset
         if state is None:
             if not isinstance(record, JobRecord):
@@ -325,8 +117,7 @@ def _resume_state(
         elif isinstance(record, CreatedRecord):
             key = row_key(record.candidate_ref)
             state.pending.discard(key)
-            if not state.rows.add_flags(key, CREATED) & CREATED:
-                state.created += 1
+            state.rows.add_flags(key, CREATED)
         elif isinstance(record, OrphanRecord):
             state.orphans.add(record.session_id)
     return state, end
@@ -354,9 +145,8 @@ _sync = getattr(os, "fdatasync", os.fsync)
 class JournalWriter:
     """The open, locked journal of one running job."""
 
-    def __init__(self, fd: int, path: Path) -> None:
+    def __init__(self, fd: int) -> None:
         self._fd = fd
-        self.path = path
         self._lock = threading.Lock()
         self._running = False  # a writer task (run) is taking batches
         self._open = _Batch()  # records waiting for the next write
@@ -388,8 +178,8 @@ class JournalWriter:
             if os.fstat(fd).st_size > end:
                 os.ftruncate(fd, end)  # cut a torn last line (or a stray empty header)
             if state is None:
-                return cls(fd, target), ResumeState(job_id=new_job_id), True
-            return cls(fd, target), state, False
+                return cls(fd), ResumeState(job_id=new_job_id), True
+            return cls(fd), state, False
         except BaseException:
             os.close(fd)
             raise

@@ -1,9 +1,9 @@
-"""Row keys of a bulk job, and a compact table of the ones seen so far.
+"""Row keys of a bulk job, the marker's metadata keys, and a compact table of rows seen.
 
 A row is identified by its ``candidate_ref``. Its *row key* is a 96-bit BLAKE2b digest of the
-ref: short enough to ride in session metadata as the orphan marker (24 hex characters), wide
-enough that two refs of one job never share a key in practice (about 1 in 10^17 for a million
-rows).
+ref: short enough to ride in session metadata as the orphan marker (24 hex characters, under
+:data:`MARKER_ROW`, beside the job id under :data:`MARKER_JOB`), wide enough that two refs of
+one job never share a key in practice (about 1 in 10^17 for a million rows).
 
 :class:`RowKeyTable` remembers, for every row key of a job, a few flag bits (seen in this
 run's input, created according to the journal). It is the only state a bulk job keeps per row
@@ -18,7 +18,12 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["ROW_KEY_BYTES", "RowKeyTable", "row_key", "row_marker"]
+__all__ = ["MARKER_JOB", "MARKER_ROW", "ROW_KEY_BYTES", "RowKeyTable", "row_key", "row_marker"]
+
+MARKER_JOB = "zh_job"
+"""Metadata key the SDK adds to every session a bulk invite creates: the job id."""
+MARKER_ROW = "zh_row"
+"""Metadata key the SDK adds to every session a bulk invite creates: the row key."""
 
 ROW_KEY_BYTES = 12
 _EMPTY = bytes(ROW_KEY_BYTES)
