@@ -299,13 +299,8 @@ class Emulator:
             "tags": tags,
             "metadata": metadata,
         }
-        valid = validate_session_body(body)
-        link = "https://interview.zenhire.ai/#t=" + secrets.token_urlsafe(32)
-        now = self._ctx.now()
-        rec = self._ctx.store.create_session(state, persona, valid, int(now * 1000), link)
-        self._ctx.links[rec.id] = link
+        rec = self._ctx.create_session(state, persona, validate_session_body(body))
         self._ctx.delivered.add(rec.id)
-        self._ctx.simulator.on_created(rec, now)
         return rec.id
 
     def delete_persona(self, persona_id: str) -> None:
