@@ -242,7 +242,7 @@ async def _rewrite(
     """Apply a fault that rewrites a computed (not yet sent) answer."""
     kind = rule.kind
     if kind in ("storage_redirect", "storage_url"):
-        return storage_answer(ctx, request, rule) if resp.status == 200 else resp
+        return storage_answer(ctx.storage, request, rule) if resp.status == 200 else resp
     if kind == "gzip_always" or (kind == "gzip" and _bodies.wants_gzip(request)):
         return _bodies.gzipped(resp)
     if kind in ("stall_body", "trickle"):

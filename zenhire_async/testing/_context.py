@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -14,9 +14,7 @@ from ._faults import Faults
 from ._gate import KeyInfo, RateLimiter
 from ._simulator import Simulator
 from ._state import PersonaRecord, SessionRecord, Store, TenantState
-
-if TYPE_CHECKING:
-    from ._storage import Storage
+from ._storage import Storage
 
 __all__ = ["CTX", "LINK_BASE", "STALE", "TENANT", "TRUNCATE", "WHOLE", "Context", "Envelope"]
 
