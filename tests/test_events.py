@@ -23,6 +23,7 @@ import pytest
 from aiohttp import web
 
 import zenhire_async._events_dispatch as dispatch_module
+import zenhire_async._events_hooks as hooks_module
 from zenhire_async import NotFoundError, ServerError, ZenHireClient, events
 from zenhire_async._events_dispatch import EventDispatcher, event_route
 from zenhire_async.testing import Emulator, Simulation
@@ -380,13 +381,13 @@ async def test_a_stuck_coroutine_hook_drops_events_with_one_warning(
             await zh.personas.get(persona.id)
         dispatcher = zh._transport.events
         assert dispatcher is not None
-        assert dispatcher.dropped == len(rec.events) - 1 - dispatch_module.QUEUE_SIZE
+        assert dispatcher.dropped == len(rec.events) - 1 - hooks_module.QUEUE_SIZE
         behind = [r for r in caplog.records if "behind" in r.getMessage()]
         assert len(behind) == 1
         closing_started = anyio.current_time()
     # aclose() waited for the hook at most FLUSH_TIMEOUT, then cancelled it.
     waited = anyio.current_time() - closing_started
-    assert waited == pytest.approx(dispatch_module.FLUSH_TIMEOUT, abs=1.0)
+    assert waited == pytest.approx(hooks_module.FLUSH_TIMEOUT, abs=1.0)
     messages = [r.getMessage() for r in caplog.records]
     assert any("did not catch up" in m for m in messages)
     assert any(f"missed {len(rec.events) - 1} event(s)" in m for m in messages)
@@ -399,9 +400,10 @@ async def test_with_no_hook_the_request_path_never_enters_the_dispatcher(
     session_id = emu.create_session(persona, consent_mode="explicit")
     assert zh._transport.events is None
     entered: list[str] = []
+    machinery = {dispatch_module.__file__, hooks_module.__file__}
 
     def profile(frame: FrameType, event: str, arg: object) -> None:
-        if event == "call" and frame.f_code.co_filename == dispatch_module.__file__:
+        if event == "call" and frame.f_code.co_filename in machinery:
             entered.append(frame.f_code.co_name)
 
     await zh.sessions.get(session_id)  # warm

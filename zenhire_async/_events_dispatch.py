@@ -17,6 +17,7 @@ variable when nobody listens.
   queue is not empty, run in an empty context (it inherits no caller's span or call id).
   A call never waits on one: when its queue is full, the event is dropped and counted, with
   one WARNING. :meth:`EventDispatcher.aclose` waits (boundedly) for the queues to drain.
+  The queues and the failure log are in :mod:`._events_hooks`.
 * A hook that raises is logged at WARNING once (later failures at DEBUG) and ignored.
 """
 
@@ -28,16 +29,19 @@ import contextvars
 import functools
 import inspect
 import itertools
-import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-import anyio
-
-from ._redact import redact
+from ._events_hooks import (
+    FLUSH_TIMEOUT,
+    QUEUE_SIZE,
+    AsyncHookRunner,
+    HookFailures,
+    hooks_of,
+    is_coroutine_hook,
+)
 from .errors import APIError, ZenHireError
 from .events import (
     BulkOutcome,
@@ -60,21 +64,12 @@ if TYPE_CHECKING:
     from ._protocol import RequestSpec
 
 __all__ = [
-    "FLUSH_TIMEOUT",
-    "QUEUE_SIZE",
     "EventDispatcher",
     "current_call_id",
     "event_route",
     "observed",
     "observed_context",
 ]
-
-logger = logging.getLogger("zenhire_async")
-
-QUEUE_SIZE = 1024
-"""Events a coroutine hook may fall behind by before new ones are dropped."""
-FLUSH_TIMEOUT = 10.0
-"""Seconds ``aclose()`` waits for coroutine hooks to catch up before cancelling them."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -102,114 +97,6 @@ def event_route(spec_route: str) -> str:
     return "/".join(parts)
 
 
-def _hook_name(hook: object) -> str:
-    name = getattr(hook, "__qualname__", None)
-    return name if isinstance(name, str) else type(hook).__qualname__
-
-
-def _is_coroutine_hook(hook: object) -> bool:
-    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
-        getattr(hook, "__call__", None)  # noqa: B004 - a callable object's async __call__
-    )
-
-
-def _hooks_of(on_event: OnEvent | None) -> list[EventHook]:
-    if on_event is None:
-        return []
-    hooks = [on_event] if callable(on_event) else list(on_event)
-    for hook in hooks:
-        if not callable(hook):
-            raise TypeError(f"on_event takes a callable or a list of them, got {hook!r}")
-    return hooks
-
-
-class _Failures:
-    """Logs a hook's failures: the first at WARNING, the rest at DEBUG."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        self._secrets = secrets
-        self._warned: set[int] = set()
-
-    def report(self, hook: object, error: Exception) -> None:
-        level = logging.DEBUG if id(hook) in self._warned else logging.WARNING
-        self._warned.add(id(hook))
-        logger.log(
-            level,
-            "event hook %s raised %s: %s; it is ignored%s",
-            _hook_name(hook),
-            type(error).__name__,
-            redact(str(error), *self._secrets),
-            " (logged at WARNING once per hook)" if level == logging.WARNING else "",
-        )
-
-
-class _AsyncHook:
-    """One coroutine hook: its bounded queue and the task draining it, in order."""
-
-    def __init__(self, hook: Callable[[Event], Awaitable[None]], size: int, failures: _Failures):
-        self.hook = hook
-        self._size = size
-        self._failures = failures
-        self._queue: deque[Event] = deque()
-        self._task: asyncio.Task[None] | None = None
-        self._closed = False
-        self.dropped = 0
-
-    def put(self, event: Event) -> None:
-        if self._closed:
-            return
-        if len(self._queue) >= self._size:
-            self.dropped += 1
-            if self.dropped == 1:
-                logger.warning(
-                    "event hook %s is more than %d events behind: events are dropped "
-                    "(counted; the total is logged when the client closes)",
-                    _hook_name(self.hook),
-                    self._size,
-                )
-            return
-        self._queue.append(event)
-        if self._task is None:
-            # An empty context: the drain task carries no caller's span or call id.
-            loop = asyncio.get_running_loop()
-            self._task = loop.create_task(self._drain(), context=contextvars.Context())
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                event = self._queue.popleft()
-                try:
-                    await self.hook(event)
-                except Exception as error:
-                    self._failures.report(self.hook, error)
-        finally:
-            self._task = None
-
-    async def aclose(self, timeout: float) -> None:
-        self._closed = True
-        task = self._task
-        if task is not None:
-            with anyio.move_on_after(timeout):
-                await asyncio.wait([task])
-            if not task.done():
-                task.cancel()
-                with anyio.CancelScope(shield=True):
-                    await asyncio.wait([task])
-                logger.warning(
-                    "event hook %s did not catch up within %gs of aclose(); it was cancelled",
-                    _hook_name(self.hook),
-                    timeout,
-                )
-        self.dropped += len(self._queue)
-        self._queue.clear()
-        if self.dropped:
-            logger.warning(
-                "event hook %s missed %d event(s): it fell behind",
-                _hook_name(self.hook),
-                self.dropped,
-            )
-
-
 class EventDispatcher:
     """A client's hooks, and the helpers its seams call to emit events."""
 
@@ -221,23 +108,23 @@ class EventDispatcher:
         queue_size: int = QUEUE_SIZE,
         inherited: EventDispatcher | None = None,
     ) -> None:
-        self._failures: _Failures = (
-            inherited._failures if inherited is not None else _Failures(secrets)
+        self._failures: HookFailures = (
+            inherited._failures if inherited is not None else HookFailures(secrets)
         )
         sync: list[Callable[[Event], object]] = []
-        shared: list[_AsyncHook] = []
+        shared: list[AsyncHookRunner] = []
         if inherited is not None:
             sync += inherited._sync
             shared += inherited._async
-        own: list[_AsyncHook] = []
+        own: list[AsyncHookRunner] = []
         for hook in hooks:
-            if _is_coroutine_hook(hook):
-                own.append(_AsyncHook(hook, queue_size, self._failures))  # type: ignore[arg-type]
+            if is_coroutine_hook(hook):
+                own.append(AsyncHookRunner(hook, queue_size, self._failures))  # type: ignore[arg-type]
             else:
                 sync.append(hook)
         self._sync: tuple[Callable[[Event], object], ...] = tuple(sync)
-        self._async: tuple[_AsyncHook, ...] = tuple(shared + own)
-        self._own: tuple[_AsyncHook, ...] = tuple(
+        self._async: tuple[AsyncHookRunner, ...] = tuple(shared + own)
+        self._own: tuple[AsyncHookRunner, ...] = tuple(
             own
         )  # flushed by this dispatcher's aclose; inherited ones are not
 
@@ -246,7 +133,7 @@ class EventDispatcher:
         cls, on_event: OnEvent | None, *, secrets: tuple[str, ...] = ()
     ) -> EventDispatcher | None:
         """A dispatcher for ``on_event`` (a hook or a list), or ``None`` when there is none."""
-        hooks = _hooks_of(on_event)
+        hooks = hooks_of(on_event)
         return cls(hooks, secrets=secrets) if hooks else None
 
     @staticmethod
@@ -254,7 +141,7 @@ class EventDispatcher:
         parent: EventDispatcher | None, on_event: OnEvent | None, *, secrets: tuple[str, ...] = ()
     ) -> EventDispatcher | None:
         """The parent's hooks plus ``on_event`` (for ``with_options``); queues are shared."""
-        hooks = _hooks_of(on_event)
+        hooks = hooks_of(on_event)
         if not hooks:
             return parent
         if parent is None:

@@ -182,7 +182,7 @@ class WatchBook:
         """Start watching ``session_id`` (a no-op if it is watched already)."""
         entry = self.tracked.get(session_id)
         if entry is None:
-            created = expires_at - timedelta(days=7) if expires_at is not None else None
+            created = expires_at - DEFAULT_LINK_LIFETIME if expires_at is not None else None
             entry = Tracked(session_id, created_at=created, expires_at=expires_at)
             entry.status_since = entry.next_due = now
             self.tracked[session_id] = entry

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shlex
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -27,12 +26,10 @@ from typing import TextIO
 import anyio
 
 from .. import (
-    AuthenticationError,
     BulkInviteError,
     BulkInviteReport,
     BulkProgress,
     ConsentMode,
-    InsufficientCreditsError,
     JobRecord,
     JournalInUseError,
     NotFoundError,
@@ -48,20 +45,17 @@ from ._candidates import (
     iter_records,
     open_csv,
     read_layout,
-    record_lines,
 )
-from ._errors import (
-    EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
-    HANDLED_ERRORS,
-    CommandError,
-    Failure,
-    UsageError,
-    code_and_message,
-    describe,
-)
+from ._errors import EXIT_INCOMPLETE, CommandError, UsageError, describe
 from ._events import add_events_option
 from ._identity import identify, mismatch
+from ._invite_report import (
+    DEFAULT_CONCURRENCY,
+    fatal_failure,
+    interrupted,
+    show_failures,
+    summary,
+)
 from ._links import links_command, read_links, write_links
 from ._options import id_arg, positive_int
 from ._output import CountProgress, Output
@@ -71,7 +65,6 @@ __all__ = ["default_journal", "default_links", "register"]
 
 _CONSENT_MODES = tuple(mode.value for mode in ConsentMode)
 _BATCH = 512
-_SHOWN_FAILURES = 20
 
 
 def default_journal(csv_path: Path) -> Path:
@@ -149,21 +142,6 @@ class _Meter:
         self._bar.update(p.done, self._total, detail)
 
 
-def _resume_command(args: argparse.Namespace, journal: Path) -> str:
-    """The command that goes on with the same job (never with the key in it)."""
-    parts = ["zenhire", "invite", "--persona", args.persona, "--csv", args.csv]
-    parts += ["--consent", args.consent, "--journal", str(journal)]
-    if args.out is not None:
-        parts += ["--out", args.out]
-    if args.concurrency != 8:
-        parts += ["--concurrency", str(args.concurrency)]
-    if args.delimiter is not None:
-        parts += ["--delimiter", "tab" if args.delimiter == "\t" else args.delimiter]
-    if args.journal_reuse:
-        parts.append("--journal-reuse")
-    return shlex.join(parts)
-
-
 async def _on_signals(feed: _Feed, hard_stop: anyio.CancelScope, bar: CountProgress) -> None:
     """First Ctrl-C: stop reading, let rows in flight finish. Second: cancel at once."""
     with anyio.open_signal_receiver(signal.SIGINT) as signals:
@@ -174,57 +152,6 @@ async def _on_signals(feed: _Feed, hard_stop: anyio.CancelScope, bar: CountProgr
             else:
                 hard_stop.cancel()
                 return
-
-
-def _summary(report: BulkInviteReport) -> str:
-    return (
-        f"{report.created} created, {report.skipped} skipped (already invited), "
-        f"{len(report.failed)} failed, {len(report.orphans)} orphans"
-    )
-
-
-async def _show_failures(report: BulkInviteReport, layout: CandidatesCsv, out: Output) -> None:
-    shown = report.failed[:_SHOWN_FAILURES]
-    # ``index`` counts the records given to the bulk invite; the file's own line numbers
-    # (blank lines, quoted line breaks) are found by reading the records again.
-    indices = {f.index for f in shown if f.index is not None}
-    found = await asyncio.get_running_loop().run_in_executor(None, record_lines, layout, indices)
-    for failure in shown:
-        record = found.get(failure.index) if failure.index is not None else None
-        row = record.lines if record is not None else "a row"
-        ref = f" ({failure.candidate_ref})" if failure.candidate_ref else ""
-        out.note(f"  {row}{ref}: {code_and_message(failure.code, failure.message)}")
-    if len(report.failed) > _SHOWN_FAILURES:
-        out.note(f"  … and {len(report.failed) - _SHOWN_FAILURES} more (see the journal)")
-
-
-def _advice(cause: BaseException | None, persona: str, journal: Path, links: int) -> str:
-    """What will work after the job stopped on ``cause`` (``links``: links in the journal)."""
-    if isinstance(cause, NotFoundError):
-        if not links:
-            return (
-                f"there is no persona {persona}, and {journal} holds no link: delete "
-                f"{journal}, then run the command with the right --persona"
-            )
-        return (
-            f"there is no persona {persona} any more; the {links} link(s) so far stay in "
-            f"{journal} (`{links_command(journal)}` writes them); to invite the "
-            "rest for another persona, give it with a new --journal"
-        )
-    progress = f"partial progress is journaled in {journal}"
-    if isinstance(cause, AuthenticationError):
-        return f"{progress}; run the same command again with a valid key"
-    if isinstance(cause, InsufficientCreditsError):
-        return f"{progress}; once the account has credits, run the same command again"
-    if isinstance(cause, PermissionDeniedError):
-        return f"{progress}; run the same command again with a key that has the permission"
-    return f"{progress}; fix the cause and run the same command again"
-
-
-def _fatal(error: BulkInviteError, journal: Path, persona: str, links: int) -> Failure:
-    cause = error.__cause__
-    base = describe(cause if isinstance(cause, HANDLED_ERRORS) else error)
-    return replace(base, line=f"{base.line} — {_advice(cause, persona, journal, links)}")
 
 
 def _first_record(journal: Path) -> JobRecord | None:
@@ -324,14 +251,14 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
             finally:
                 tg.cancel_scope.cancel()
     if stopped is not None:  # printed once the bar is gone
-        out.note(_summary(stopped.report) + " before it stopped")
-        await _show_failures(stopped.report, layout, out)
+        out.note(summary(stopped.report) + " before it stopped")
+        await show_failures(stopped.report, layout, out)
         held = await loop.run_in_executor(None, read_links, journal)
-        failure = _fatal(stopped, journal, args.persona, len(held.links))
+        failure = fatal_failure(stopped, journal, args.persona, len(held.links))
         out.failure(failure)
         return failure.exit_code
     if report is None or not feed.exhausted:
-        return _interrupted(report, journal, args, out)
+        return interrupted(report, journal, args, out)
     held = await loop.run_in_executor(None, read_links, journal)
     count = await write_links(links, journal, held.links, layout, after_invite=True)
     others = len(held.links) - count
@@ -346,8 +273,8 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
             }
         )
     else:
-        out.note(f"Invited: {_summary(report)} in {report.elapsed:.1f}s")
-        await _show_failures(report, layout, out)
+        out.note(f"Invited: {summary(report)} in {report.elapsed:.1f}s")
+        await show_failures(report, layout, out)
         out.note(f"Journal: {journal}")
         out.note(f"Links of {count} candidate(s) written to {links} (mode 0600)")
         if others > 0:
@@ -356,25 +283,6 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
                 f"in it: `{links_command(journal)}` writes every one)"
             )
     return EXIT_INCOMPLETE if report.failed else 0
-
-
-def _interrupted(
-    report: BulkInviteReport | None, journal: Path, args: argparse.Namespace, out: Output
-) -> int:
-    resume = _resume_command(args, journal)
-    if out.json_mode:
-        out.json({"report": report, "journal": str(journal), "interrupted": True})
-    if report is not None:
-        out.note(f"Interrupted: {_summary(report)} so far")
-    else:
-        out.note("Interrupted: rows in flight will be reconciled on the next run")
-    links = links_command(journal, *(["--out", args.out] if args.out else []))
-    out.note(
-        f"Every link so far is in the journal {journal}; the links file was not written "
-        f"(`{links}` writes it now)."
-    )
-    out.note(f"To go on, run the same command again:\n  {resume}")
-    return EXIT_INTERRUPTED
 
 
 def register(
@@ -410,7 +318,10 @@ def register(
         help="go on with a journal made for another CSV (or this one since edited)",
     )
     p.add_argument(
-        "--concurrency", type=positive_int, default=8, help="requests in flight (default 8)"
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"requests in flight (default {DEFAULT_CONCURRENCY})",
     )
     p.add_argument(
         "--out", metavar="PATH", help="links CSV to write (default: <csv name>.links.csv)"

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import _bodies
+from ._bodies import endless, gzip_bomb, gzipped, huge, malformed, spread, wants_gzip
 from ._context import CREATED, CTX, STALE, TENANT, TRUNCATE, WHOLE, Context
 from ._faults import MALFORMED_KINDS, FaultRule
 from ._gate import ApiError, error_response, new_request_id
@@ -191,13 +191,13 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         request.transport.abort()
         return web.Response(status=500)
     if kind in MALFORMED_KINDS:
-        return _bodies.malformed(request, kind)
+        return malformed(request, kind)
     if rule is not None and kind == "huge_body":
-        return await _bodies.huge(request, rule)
+        return await huge(request, rule)
     if kind == "endless_body":
-        return await _bodies.endless(request)
+        return await endless(request)
     if rule is not None and kind == "gzip_bomb":
-        return await _bodies.gzip_bomb(request, rule)
+        return await gzip_bomb(request, rule)
     if rule is not None and kind in ("slow", "stall_headers"):
         await asyncio.sleep(rule.delay)
         ctx.simulator.advance(ctx.now())
@@ -242,12 +242,12 @@ async def _rewrite(
     """Apply a fault that rewrites a computed (not yet sent) answer."""
     kind = rule.kind
     if kind in ("storage_redirect", "storage_url"):
-        return storage_answer(ctx, request, rule) if resp.status == 200 else resp
-    if kind == "gzip_always" or (kind == "gzip" and _bodies.wants_gzip(request)):
-        return _bodies.gzipped(resp)
+        return storage_answer(ctx.storage, request, rule) if resp.status == 200 else resp
+    if kind == "gzip_always" or (kind == "gzip" and wants_gzip(request)):
+        return gzipped(resp)
     if kind in ("stall_body", "trickle"):
         try:
-            return await _bodies.spread(request, resp, rule)
+            return await spread(request, resp, rule)
         except ConnectionError:  # the client gave up meanwhile
             ident = request.get(CREATED)
             if ident is not None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -12,12 +13,13 @@ from ._clock import EmulatorClock
 from ._faults import Faults
 from ._gate import KeyInfo, RateLimiter
 from ._simulator import Simulator
-from ._state import Store, TenantState
+from ._state import PersonaRecord, SessionRecord, Store, TenantState
+from ._storage import Storage
 
-if TYPE_CHECKING:
-    from ._storage import Storage
+__all__ = ["CTX", "LINK_BASE", "STALE", "TENANT", "TRUNCATE", "WHOLE", "Context", "Envelope"]
 
-__all__ = ["CTX", "STALE", "TENANT", "TRUNCATE", "WHOLE", "Context", "Envelope"]
+LINK_BASE = "https://interview.zenhire.ai/#t="
+"""Every candidate link the emulator mints is this base and a random token."""
 
 Envelope = Literal["pinned", "data_only", "has_more", "cursor", "nested"]
 
@@ -51,6 +53,21 @@ class Context:
     def now_ms(self) -> int:
         """Emulator wall time in epoch milliseconds (after start)."""
         return int(self.now() * 1000)
+
+    def create_session(
+        self, tenant: TenantState, persona: PersonaRecord, fields: dict[str, Any]
+    ) -> SessionRecord:
+        """Store a new session from validated ``fields``, with a freshly minted link.
+
+        The one place sessions are made, over HTTP or by a test's seeding: the link is
+        kept in :attr:`links` and the simulator draws the session's fate.
+        """
+        link = LINK_BASE + secrets.token_urlsafe(32)
+        now = self.now()
+        rec = self.store.create_session(tenant, persona, fields, int(now * 1000), link)
+        self.links[rec.id] = link
+        self.simulator.on_created(rec, now)
+        return rec
 
 
 CTX = web.AppKey("zenhire_emulator", Context)

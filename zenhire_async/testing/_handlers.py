@@ -11,7 +11,6 @@ permission, 402 credits (the contract's "pre-checks"), 404 persona, 400 body.
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
 from aiohttp import web
@@ -29,8 +28,6 @@ from ._validation import (
 from ._wav import iter_wav, stream_wav
 
 __all__ = ["ROUTES"]
-
-LINK_BASE = "https://interview.zenhire.ai/#t="
 
 
 def _ctx(request: web.Request) -> Context:
@@ -134,13 +131,9 @@ async def create_session(request: web.Request) -> web.Response:
         )
     persona = _persona(request)
     fields = validate_session_body(await _json_body(request))
-    link = LINK_BASE + secrets.token_urlsafe(32)
-    now = ctx.now()
-    rec = ctx.store.create_session(tenant, persona, fields, int(now * 1000), link)
-    ctx.links[rec.id] = link
-    ctx.simulator.on_created(rec, now)
+    rec = ctx.create_session(tenant, persona, fields)
     request[CREATED] = rec.id
-    body = {"id": rec.id, "candidate_link": link, "expires_in": LINK_TTL_SECONDS}
+    body = {"id": rec.id, "candidate_link": rec.link, "expires_in": LINK_TTL_SECONDS}
     return web.json_response(body, status=201)
 
 

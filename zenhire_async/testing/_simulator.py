@@ -88,11 +88,6 @@ class Simulator:
         self._waiting: dict[TenantState, deque[str]] = {}
         self.peak_live: dict[TenantState, int] = {}
 
-    @property
-    def pending_events(self) -> int:
-        """How many events are still scheduled."""
-        return len(self._heap)
-
     def _push(self, at: float, kind: int, rec: SessionRecord) -> None:
         heapq.heappush(self._heap, (at, next(self._seq), kind, rec.id, rec.generation))
 

@@ -13,17 +13,29 @@ from __future__ import annotations
 import secrets
 import ssl
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiohttp import web
 
 from ._clock import format_ms
-from ._context import Context
 from ._faults import FaultRule
+from ._state import Store
 from ._wav import stream_wav
 
-__all__ = ["URL_TTL_SECONDS", "Storage", "storage_answer"]
+__all__ = ["URL_TTL_SECONDS", "Served", "Storage", "storage_answer"]
 
 URL_TTL_SECONDS = 300
+
+
+class Served(Protocol):
+    """What the origin reads of its emulator (its ``Context``): clock, sessions, WAV size."""
+
+    store: Store
+    recording_bytes: int
+
+    def now_ms(self) -> int:
+        """Emulator wall time in epoch milliseconds."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +49,7 @@ class _Object:
 class Storage:
     """The storage origin of one emulator: minted URLs and the requests it received."""
 
-    ctx: Context
+    ctx: Served
     ssl_context: ssl.SSLContext | None
     base_url: str = ""
     requests: list[dict[str, str]] = field(default_factory=list)
@@ -83,12 +95,11 @@ class Storage:
         return await stream_wav(request, self.ctx.recording_bytes)
 
 
-def storage_answer(ctx: Context, request: web.Request, rule: FaultRule) -> web.Response:
+def storage_answer(storage: Storage | None, request: web.Request, rule: FaultRule) -> web.Response:
     """The ``storage_redirect`` / ``storage_url`` answer to an artifact request.
 
     Called after the handler found the session ready (its answer was a 200).
     """
-    storage = ctx.storage
     assert storage is not None, "storage faults need Emulator(storage=...)"
     artifact = request.path.rsplit("/", 1)[-1]
     url, expires_ms = storage.mint(request.match_info["id"], artifact)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ._app import build_app
 from ._clock import EmulatorClock
+from ._connections import ConnectionCounter
 from ._context import Context, Envelope
 from ._faults import Faults
 from ._gate import KeyInfo, RateLimiter
@@ -100,8 +101,7 @@ class Emulator:
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
-        self._open_connections = 0
-        self._peak_connections = 0
+        self._connections = ConnectionCounter()
         self._tenants: dict[str, TenantState] = {}
         self.tenant = self.add_tenant(project_id=store.new_id())
         """The default tenant (interview permission, ample credits)."""
@@ -115,7 +115,7 @@ class Emulator:
         self._ctx.clock = EmulatorClock(asyncio.get_running_loop())
         runner = web.AppRunner(build_app(self._ctx), access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        self._count_connections(runner)
+        self._connections.attach(runner)
         site = web.TCPSite(runner, self._host, self._port)
         await site.start()
         self._runner = runner
@@ -123,26 +123,6 @@ class Emulator:
         self._ctx.base_url = f"http://{host}:{port}"
         if self._ctx.storage is not None:
             await self._ctx.storage.start(self._host)
-
-    def _count_connections(self, runner: web.AppRunner) -> None:
-        """Count TCP connections as the server accepts and loses them."""
-        server = runner.server
-        assert server is not None
-        made, lost = server.connection_made, server.connection_lost
-
-        def connection_made(handler: Any, transport: asyncio.Transport) -> None:
-            made(handler, transport)
-            self._open_connections += 1
-            self._peak_connections = max(self._peak_connections, self._open_connections)
-
-        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
-            lost(handler, exc)
-            self._open_connections -= 1
-
-        # aiohttp's Server calls these from each connection's protocol; wrapping them is
-        # the one place that sees every connection open and close.
-        setattr(server, "connection_made", connection_made)  # noqa: B010
-        setattr(server, "connection_lost", connection_lost)  # noqa: B010
 
     async def aclose(self) -> None:
         """Stop serving (idempotent)."""
@@ -299,13 +279,8 @@ class Emulator:
             "tags": tags,
             "metadata": metadata,
         }
-        valid = validate_session_body(body)
-        link = "https://interview.zenhire.ai/#t=" + secrets.token_urlsafe(32)
-        now = self._ctx.now()
-        rec = self._ctx.store.create_session(state, persona, valid, int(now * 1000), link)
-        self._ctx.links[rec.id] = link
+        rec = self._ctx.create_session(state, persona, validate_session_body(body))
         self._ctx.delivered.add(rec.id)
-        self._ctx.simulator.on_created(rec, now)
         return rec.id
 
     def delete_persona(self, persona_id: str) -> None:
@@ -412,13 +387,13 @@ class Emulator:
     @property
     def open_connections(self) -> int:
         """TCP connections to the emulator open now."""
-        return self._open_connections
+        return self._connections.open
 
     @property
     def peak_connections(self) -> int:
         """The most TCP connections that were open at once (since start or
         :meth:`reset_counts`)."""
-        return self._peak_connections
+        return self._connections.peak
 
     @property
     def total_requests(self) -> int:
@@ -429,7 +404,7 @@ class Emulator:
         """Zero :attr:`request_counts`; restart :attr:`peak_connections` from the
         connections open now."""
         self._ctx.request_counts.clear()
-        self._peak_connections = self._open_connections
+        self._connections.reset_peak()
 
     def __repr__(self) -> str:
         return f"Emulator(base_url={self.base_url!r})"
