@@ -60,7 +60,6 @@ from .models import (
     Transcript,
     TranscriptTurn,
 )
-from .polling import PollCadence
 from .watching import SessionWatch
 
 __all__ = [
@@ -97,7 +96,6 @@ __all__ = [
     "PermissionDeniedError",
     "Persona",
     "PersonaDetail",
-    "PollCadence",
     "RateLimitError",
     "RedirectError",
     "ResponseTooLargeError",
