@@ -120,3 +120,26 @@ __all__ = [
     "export_links_csv",
     "read_journal",
 ]
+
+
+def _publish() -> None:
+    """Make every exported class and function report ``zenhire_async`` as its module.
+
+    As httpx does: reprs, docs and pickles name the public import path, not a private module.
+    A class's own string annotations are first evaluated where they were written, since
+    msgspec and ``typing.get_type_hints`` look names up in the module ``__module__`` names.
+    """
+    import inspect
+    import types
+
+    namespace = globals()
+    for name in __all__:
+        obj = namespace[name]
+        if isinstance(obj, type) and inspect.get_annotations(obj):
+            obj.__annotations__ = inspect.get_annotations(obj, eval_str=True)
+        if isinstance(obj, type | types.FunctionType):
+            obj.__module__ = __name__
+
+
+_publish()
+del _publish
