@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
+from emulator_support import Api
 from fuzz_support import CANCELLATION_POINTS, FUZZED, PROFILE
 
 from zenhire_async import ZenHireClient
@@ -83,3 +85,16 @@ async def zh(emu: Emulator) -> AsyncIterator[ZenHireClient]:
     """A client of ``emu`` with the default configuration."""
     async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as client:
         yield client
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, for raw calls to an emulator."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def api(emu: Emulator, http: aiohttp.ClientSession) -> Api:
+    """Raw calls to ``emu`` with its default key."""
+    return Api(emu, http)

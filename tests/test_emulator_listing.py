@@ -9,11 +9,9 @@ from typing import Any
 import aiohttp
 import anyio
 import pytest
-from test_emulator_support import Api, api, emu, http
+from emulator_support import Api
 
 from zenhire_async.testing import Emulator
-
-__all__ = ["api", "emu", "http"]
 
 pytestmark = pytest.mark.anyio
 
