@@ -74,10 +74,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    """A fresh emulator with no faults and no rate limit."""
-    async with Emulator() as emulator:
-        yield emulator
+def emu(zenhire_emulator: Emulator) -> Emulator:
+    """A fresh emulator with no faults and no rate limit: the plugin's ``zenhire_emulator``."""
+    return zenhire_emulator
 
 
 @pytest.fixture
