@@ -420,17 +420,15 @@ async def test_cancelling_download_recording_anywhere_leaves_no_partial_file(
 async def test_a_fatal_error_inside_a_sweep_comes_out_as_itself(waiting: str) -> None:
     """A sweep GETs a batch of sessions in a task group; a 401 (or the client closed) in
     one of them is raised as that error, not as an ExceptionGroup around it."""
-    async with (
-        Emulator() as emu,
-        ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh,
-    ):
+    async with Emulator() as emu:
+        inactive = emu.add_tenant(active=False)  # every call of its key: 401 CLIENT_INACTIVE
         persona_id = emu.create_persona()
         ids = [emu.create_session(persona_id) for _ in range(3)]
-        emu._tenant_state(None).active = False  # every call now: 401 CLIENT_INACTIVE
-        call = (
-            zh.sessions.watch(ids).__anext__()
-            if waiting == "watch"
-            else zh.sessions.await_completion(ids[0])
-        )
-        with pytest.raises(AuthenticationError):
-            await call
+        async with ZenHireClient(api_key=inactive.api_key, base_url=emu.base_url) as zh:
+            call = (
+                zh.sessions.watch(ids).__anext__()
+                if waiting == "watch"
+                else zh.sessions.await_completion(ids[0])
+            )
+            with pytest.raises(AuthenticationError):
+                await call
