@@ -101,6 +101,7 @@ TESTING = [
     "DEFAULT_PATCH",
     "DROP",
     "Emulator",
+    "Envelope",
     "FAULT_KINDS",
     "FaultKind",
     "FaultRule",
