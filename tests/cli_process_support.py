@@ -12,7 +12,7 @@ import anyio
 from zenhire_async.testing import Emulator
 
 
-def child_env(emu: Emulator | None = None, **extra: str) -> dict[str, str]:
+def child_env(emu: Emulator | None = None, /, **extra: str) -> dict[str, str]:
     """This process's environment without ZENHIRE_* (then ``emu``'s key and URL, ``extra``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZENHIRE_")}
     env.pop("PYTHONASYNCIODEBUG", None)  # the child is a user's process, not a test

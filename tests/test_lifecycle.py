@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import os
 import warnings
 import weakref
@@ -259,7 +260,7 @@ async def sweep_cuts(
 ) -> int:
     """Cut ``operation(k)`` at k = 1, 2, … until it finishes; ``check(k, finished)`` each."""
     for k in range(1, limit):
-        finished, cutter = await cut_at(k, lambda k=k: operation(k))
+        finished, cutter = await cut_at(k, functools.partial(operation, k))
         await check(k, finished)
         if finished:
             # It ran out of await points before the k-th (or the k-th was its very last:
