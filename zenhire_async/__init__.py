@@ -128,7 +128,10 @@ def _publish() -> None:
     As httpx does: reprs, docs and pickles name the public import path, not a private module.
     A class's own string annotations are first evaluated where they were written, since
     msgspec and ``typing.get_type_hints`` look names up in the module ``__module__`` names.
+    Annotations that name ``TYPE_CHECKING``-only imports stay strings: they did not resolve
+    in their own module either.
     """
+    import contextlib
     import inspect
     import types
 
@@ -136,7 +139,8 @@ def _publish() -> None:
     for name in __all__:
         obj = namespace[name]
         if isinstance(obj, type) and inspect.get_annotations(obj):
-            obj.__annotations__ = inspect.get_annotations(obj, eval_str=True)
+            with contextlib.suppress(NameError):
+                obj.__annotations__ = inspect.get_annotations(obj, eval_str=True)
         if isinstance(obj, type | types.FunctionType):
             obj.__module__ = __name__
 
