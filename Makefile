@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict zenhire_async examples
+	$(BIN)/mypy --strict zenhire_async examples tests
 
 pytest: $(STAMP)
 	PYTHONASYNCIODEBUG=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS)

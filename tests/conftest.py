@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
+from emulator_support import Api
 from fuzz_support import CANCELLATION_POINTS, FUZZED, PROFILE
 
 from zenhire_async import ZenHireClient
@@ -72,10 +74,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    """A fresh emulator with no faults and no rate limit."""
-    async with Emulator() as emulator:
-        yield emulator
+def emu(zenhire_emulator: Emulator) -> Emulator:
+    """A fresh emulator with no faults and no rate limit: the plugin's ``zenhire_emulator``."""
+    return zenhire_emulator
 
 
 @pytest.fixture
@@ -83,3 +84,16 @@ async def zh(emu: Emulator) -> AsyncIterator[ZenHireClient]:
     """A client of ``emu`` with the default configuration."""
     async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as client:
         yield client
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, for raw calls to an emulator."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def api(emu: Emulator, http: aiohttp.ClientSession) -> Api:
+    """Raw calls to ``emu`` with its default key."""
+    return Api(emu, http)

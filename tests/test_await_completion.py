@@ -11,6 +11,7 @@ import pytest
 from zenhire_async import (
     LinkExpiredError,
     SessionDetail,
+    SessionSummary,
     WaitTimeout,
     ZenHireClient,
 )
@@ -54,7 +55,7 @@ async def test_failed_is_a_normal_outcome_and_async_callbacks_are_awaited(
     session_id = await _invite(zh)
     seen: list[str] = []
 
-    async def on_status(s: SessionDetail) -> None:
+    async def on_status(s: SessionSummary) -> None:
         await anyio.lowlevel.checkpoint()
         seen.append(s.status)
 

@@ -6,7 +6,7 @@ import csv
 import itertools
 import os
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import anyio
@@ -48,7 +48,7 @@ async def test_every_row_gets_one_journaled_link(
     zh: ZenHireClient, emu: Emulator, persona_id: str, tmp_path: Path
 ) -> None:
     journal = tmp_path / "invites.jsonl"
-    rows: list[Candidate | dict[str, object]] = [
+    rows: list[Candidate | Mapping[str, object]] = [
         Candidate(candidate_ref="ats-0", tags=["q3"], metadata={"req": 7}),
         {"candidate_ref": "ats-1", "tags": ["q3", "backend"]},
         *({"candidate_ref": ref} for ref in refs(40)[2:]),
@@ -125,9 +125,9 @@ async def test_bad_rows_and_duplicates_are_reported_not_fatal(
     ]
     report = await zh.sessions.bulk_invite(
         persona_id,
-        rows,
+        rows,  # type: ignore[arg-type]
         consent_mode="explicit",
-        journal=journal,  # type: ignore[arg-type]
+        journal=journal,
     )
     assert report.created == 2  # a and c
     codes = [(f.candidate_ref, f.code, f.index) for f in report.failed]
@@ -381,7 +381,12 @@ async def test_arguments_are_checked_before_any_request(
     journal = tmp_path / "j.jsonl"
     rows = [{"candidate_ref": "a"}]
     with pytest.raises(ValueError, match="consent_mode"):
-        await zh.sessions.bulk_invite(persona_id, rows, consent_mode="maybe", journal=journal)
+        await zh.sessions.bulk_invite(
+            persona_id,
+            rows,
+            consent_mode="maybe",  # type: ignore[arg-type]
+            journal=journal,
+        )
     with pytest.raises(ValueError, match="concurrency"):
         await zh.sessions.bulk_invite(
             persona_id, rows, consent_mode="explicit", journal=journal, concurrency=0
@@ -389,9 +394,9 @@ async def test_arguments_are_checked_before_any_request(
     with pytest.raises(TypeError, match="iterable"):
         await zh.sessions.bulk_invite(
             persona_id,
-            "ats-1",
+            "ats-1",  # type: ignore[arg-type]
             consent_mode="explicit",
-            journal=journal,  # type: ignore[arg-type]
+            journal=journal,
         )
     assert not journal.exists()
     await zh.sessions.bulk_invite(persona_id, rows, consent_mode="explicit", journal=journal)
@@ -455,4 +460,4 @@ async def test_job_record_marker_lists_exactly_the_jobs_sessions(
     job = next(iter(read_journal(journal)))
     assert isinstance(job, JobRecord)
     listed = [s.candidate_ref async for s in zh.sessions.iter(metadata=job.marker)]
-    assert sorted(listed) == refs(4)
+    assert sorted(listed, key=str) == refs(4)

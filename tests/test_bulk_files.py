@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import json
 import os
 import stat
@@ -185,6 +186,10 @@ class _CutAt:
             self._cut()
 
 
+def _expire_now(deadline: asyncio.Timeout, loop: asyncio.AbstractEventLoop) -> None:
+    deadline.reschedule(loop.time())
+
+
 async def test_asyncio_timeout_at_every_await_point_leaves_the_journal_free(
     zh: ZenHireClient, emu: Emulator, persona_id: str, tmp_path: Path
 ) -> None:
@@ -202,7 +207,7 @@ async def test_asyncio_timeout_at_every_await_point_leaves_the_journal_free(
         job = zh.sessions.bulk_invite(persona_id, rows, consent_mode="explicit", journal=path)
         try:
             async with asyncio.timeout(None) as deadline:
-                driver = _CutAt(k, lambda d=deadline: d.reschedule(loop.time()))
+                driver = _CutAt(k, functools.partial(_expire_now, deadline, loop))
                 await Stepped(job, driver.tick)
         except TimeoutError:
             continue
@@ -289,7 +294,7 @@ async def test_a_full_disk_stops_the_job_with_its_partial_report_and_resumes_cle
             return real_write(fd, bytes(data)[: max(1, len(data) // 2)])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(journal_module.os, "write", full_disk)
+    monkeypatch.setattr(os, "write", full_disk)
     wanted = refs(12)
     with pytest.raises(BulkInviteError) as caught:
         # One row at a time: one write per record, so that the fail_at-th write is reached
@@ -302,7 +307,7 @@ async def test_a_full_disk_stops_the_job_with_its_partial_report_and_resumes_cle
     partial = caught.value.report
     assert partial.created < len(wanted)
     assert "No space left" in str(caught.value)
-    monkeypatch.setattr(journal_module.os, "write", real_write)
+    monkeypatch.setattr(os, "write", real_write)
     report = await zh.sessions.bulk_invite(
         persona_id, wanted, consent_mode="explicit", journal=path
     )
@@ -322,7 +327,7 @@ async def test_a_full_disk_before_the_job_record_is_the_oserror_itself(
     def full_disk(fd: int, data: Any) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(journal_module.os, "write", full_disk)
+    monkeypatch.setattr(os, "write", full_disk)
     with pytest.raises(OSError, match="No space left") as caught:
         await zh.sessions.bulk_invite(persona_id, refs(3), consent_mode="explicit", journal=path)
     assert caught.value.errno == errno.ENOSPC

@@ -52,6 +52,7 @@ import os
 import struct
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -157,7 +158,7 @@ def check_wav(path: Path, size: int) -> None:
     ids=["seed 7, links expire", "seed 2026"],
 )
 async def test_a_whole_job_under_every_fault_loses_and_doubles_nothing(
-    seed: int, no_shows: int, tmp_path: Path, record_property: pytest.RecordProperty
+    seed: int, no_shows: int, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     journal = tmp_path / "invites.jsonl"
     downloads = tmp_path / "recordings"

@@ -18,7 +18,7 @@ import anyio
 import pytest
 from anyio.streams.text import TextReceiveStream
 from bulk_support import check_job_invariants
-from test_cli_process import _env, zenhire
+from cli_process_support import child_env, zenhire
 
 from zenhire_async import (
     AttemptRecord,
@@ -131,7 +131,7 @@ async def test_ctrl_c_stops_invite_cleanly_and_the_same_command_resumes(
     argv = ["invite", "--persona", persona_id, "--csv", "c.csv", "--consent", "explicit",
             "--concurrency", "2"]  # fmt: skip
     command = [sys.executable, "-m", "zenhire_async", *argv]
-    async with await anyio.open_process(command, env=_env(emu), cwd=tmp_path) as proc:
+    async with await anyio.open_process(command, env=child_env(emu), cwd=tmp_path) as proc:
         await _until_journaled(journal, CreatedRecord, 4)  # a few rows done
         proc.send_signal(signal.SIGINT)
         with anyio.fail_after(30):
@@ -184,7 +184,7 @@ async def test_a_second_ctrl_c_stops_at_once_and_the_next_run_reconciles(
     argv = ["invite", "--persona", persona_id, "--csv", "c.csv", "--consent", "explicit",
             "--concurrency", "3"]  # fmt: skip
     command = [sys.executable, "-m", "zenhire_async", *argv]
-    async with await anyio.open_process(command, env=_env(emu), cwd=tmp_path) as proc:
+    async with await anyio.open_process(command, env=child_env(emu), cwd=tmp_path) as proc:
         await _until_journaled(journal, AttemptRecord, 3)  # requests hang in flight
         rival = await zenhire(*argv, emu=emu, cwd=tmp_path)  # the same job, meanwhile
         assert rival.returncode == 2

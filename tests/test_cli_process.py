@@ -6,42 +6,19 @@ runs in a child process.
 
 from __future__ import annotations
 
-import os
 import signal
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
 import anyio
 import pytest
 from anyio.streams.text import TextReceiveStream
+from cli_process_support import child_env, zenhire
 
 from zenhire_async.testing import Emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.real_time]
-
-
-def _env(emu: Emulator | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENHIRE_")}
-    env.pop("PYTHONASYNCIODEBUG", None)  # the child is a user's process, not a test
-    if emu is not None:
-        env.update(ZENHIRE_API_KEY=emu.api_key, ZENHIRE_BASE_URL=emu.base_url)
-    env.update(extra)
-    return env
-
-
-async def zenhire(
-    *argv: str, emu: Emulator | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m zenhire_async ARGV`` with the emulator's key and URL in the environment."""
-    with anyio.fail_after(60):
-        result = await anyio.run_process(
-            [sys.executable, "-m", "zenhire_async", *argv], env=_env(emu), cwd=cwd, check=False
-        )
-    return subprocess.CompletedProcess(
-        result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
-    )
 
 
 async def test_commands_in_a_pipe_use_the_environment_and_print_plain_text(
@@ -94,7 +71,7 @@ async def test_console_script_is_installed() -> None:
 
 async def test_emulator_command_serves_until_sigterm() -> None:
     command = [sys.executable, "-m", "zenhire_async", "emulator", "--port", "0", "--simulate"]
-    async with await anyio.open_process(command, env=_env()) as proc:
+    async with await anyio.open_process(command, env=child_env()) as proc:
         assert proc.stdout is not None
         banner = ""
         with anyio.fail_after(30):
@@ -113,7 +90,7 @@ async def test_emulator_command_serves_until_sigterm() -> None:
             created = await anyio.run_process(
                 [sys.executable, "-m", "zenhire_async", "personas", "create",
                  "--role", "Engineer", "--language", "en"],
-                env=_env(**exports),
+                env=child_env(**exports),
                 check=False,
             )  # fmt: skip
         assert created.returncode == 0, created.stderr
@@ -143,7 +120,7 @@ async def test_the_core_does_not_import_rich() -> None:
         "import sys, zenhire_async, zenhire_async.testing, zenhire_async.cli; "
         "sys.exit('rich' in sys.modules)"
     )
-    result = await anyio.run_process([sys.executable, "-c", code], env=_env(), check=False)
+    result = await anyio.run_process([sys.executable, "-c", code], env=child_env(), check=False)
     assert result.returncode == 0
 
 
@@ -153,7 +130,7 @@ async def test_the_command_works_without_rich(emu: Emulator) -> None:
         "import sys; sys.modules['rich'] = None; "  # makes `import rich` fail
         "from zenhire_async.cli import main; sys.exit(main(['personas', 'list']))"
     )
-    result = await anyio.run_process([sys.executable, "-c", code], env=_env(emu), check=False)
+    result = await anyio.run_process([sys.executable, "-c", code], env=child_env(emu), check=False)
     assert result.returncode == 0, result.stderr
     assert "Backend" in result.stdout.decode()
 

@@ -92,17 +92,10 @@ async def test_borrowed_session_is_not_closed(emu: Emulator) -> None:
 
 
 def test_a_client_belongs_to_one_event_loop() -> None:
-    async def serve_and_use(client: ZenHireClient, emu: Emulator, borrowed: bool) -> None:
-        async with aiohttp.ClientSession() as session:
-            if borrowed:
-                client._transport._session = session
-                client._transport._owns_session = False
-            await client.health()
-
     async def main() -> None:
-        async with Emulator() as emu:
-            client = ZenHireClient(api_key=emu.api_key, base_url=emu.base_url)
-            await serve_and_use(client, emu, borrowed=True)
+        async with Emulator() as emu, aiohttp.ClientSession() as session:
+            client = ZenHireClient(api_key=emu.api_key, base_url=emu.base_url, session=session)
+            await client.health()
             holder.append(client)
 
     holder: list[ZenHireClient] = []

@@ -8,11 +8,9 @@ import re
 import aiohttp
 import anyio
 import pytest
-from test_emulator_support import Api, api, assert_envelope, emu, http
+from emulator_support import Api, assert_envelope
 
 from zenhire_async.testing import Emulator
-
-__all__ = ["api", "emu", "http"]  # fixtures, re-exported for pytest
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from test_emulator_support import Api, assert_envelope
+from emulator_support import Api, assert_envelope
 
 from zenhire_async.testing import Emulator
 from zenhire_async.testing._faults import MALFORMED_KINDS

@@ -9,11 +9,9 @@ from typing import Any
 import aiohttp
 import anyio
 import pytest
-from test_emulator_support import Api, api, emu, http
+from emulator_support import Api
 
 from zenhire_async.testing import Emulator
-
-__all__ = ["api", "emu", "http"]
 
 pytestmark = pytest.mark.anyio
 
@@ -136,7 +134,12 @@ async def test_filters(emu: Emulator, api: Api) -> None:
     p1 = emu.create_persona("A")
     p2 = emu.create_persona("B")
     a = emu.create_session(p1, candidate_ref="ref-a", tags=["q3", "eu"], metadata={"req": 7})
-    meta_b = {"req": "7", "vip": True, "score": 1.5, "whole": 2.0}
+    meta_b: dict[str, str | int | float | bool] = {
+        "req": "7",
+        "vip": True,
+        "score": 1.5,
+        "whole": 2.0,
+    }
     b = emu.create_session(p1, tags=["q3"], metadata=meta_b)
     c = emu.create_session(p2, metadata={"req": 8, "vip": False})
     emu.start_session(b)
@@ -198,7 +201,9 @@ async def test_indexed_filters_agree_with_brute_force(emu: Emulator, api: Api) -
     personas = [emu.create_persona(f"P{i}") for i in range(3)]
     for i in range(300):
         tags = rng.sample(["a", "b", "c", "d"], rng.randint(0, 3)) or None
-        meta = {"n": rng.randint(0, 3), "flag": rng.random() < 0.5} if i % 3 else None
+        meta: dict[str, str | int | float | bool] | None = (
+            {"n": rng.randint(0, 3), "flag": rng.random() < 0.5} if i % 3 else None
+        )
         sid = emu.create_session(
             rng.choice(personas), candidate_ref=f"r{i % 7}", tags=tags, metadata=meta
         )

@@ -8,7 +8,7 @@ import wave
 
 import aiohttp
 import pytest
-from test_emulator_support import API
+from emulator_support import API
 
 from zenhire_async.testing import Emulator
 from zenhire_async.testing._wav import HEADER_SIZE, iter_wav, wav_header

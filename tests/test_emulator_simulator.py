@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from test_emulator_support import Api
+from emulator_support import Api
 
 from zenhire_async.testing import Emulator, Simulation, virtual_time_loop_factory
 

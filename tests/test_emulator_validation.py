@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_emulator_support import Api, api, assert_envelope, emu, http
+from emulator_support import Api, assert_envelope
 
 from zenhire_async.testing import Emulator
-
-__all__ = ["api", "emu", "http"]
 
 pytestmark = pytest.mark.anyio
 

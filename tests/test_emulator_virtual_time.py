@@ -26,6 +26,18 @@ from zenhire_async.testing import (
 pytestmark = pytest.mark.anyio
 
 
+def _after_a_nap(value: int) -> int:
+    """Thread work that takes real time: ``value``, 50 ms later."""
+    time.sleep(0.05)
+    return value
+
+
+def _signal_then_wait(started: threading.Event, release: threading.Event) -> bool:
+    """Thread work that says it began, then blocks until released (at most 5 s)."""
+    started.set()
+    return release.wait(5)
+
+
 @pytest.fixture
 def anyio_backend() -> tuple[str, dict[str, Any]]:
     return ("asyncio", {"loop_factory": virtual_time_loop_factory})
@@ -100,7 +112,7 @@ async def test_executor_work_is_awaited_not_jumped() -> None:
     loop = asyncio.get_running_loop()
     before = loop.time()
     result = await asyncio.wait_for(
-        loop.run_in_executor(None, lambda: (time.sleep(0.05), 7)[1]), timeout=3600
+        loop.run_in_executor(None, lambda: _after_a_nap(7)), timeout=3600
     )
     assert result == 7
     assert loop.time() == before  # the timeout timer did not fire early, nor the clock move
@@ -110,10 +122,10 @@ async def test_asyncio_to_thread_and_other_executors_are_awaited() -> None:
     loop = asyncio.get_running_loop()
     before = loop.time()
     with anyio.fail_after(3600):
-        assert await asyncio.to_thread(lambda: (time.sleep(0.05), 8)[1]) == 8
+        assert await asyncio.to_thread(lambda: _after_a_nap(8)) == 8
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         with anyio.fail_after(3600):
-            assert await loop.run_in_executor(pool, lambda: (time.sleep(0.05), 9)[1]) == 9
+            assert await loop.run_in_executor(pool, lambda: _after_a_nap(9)) == 9
     assert loop.time() == before
 
 
@@ -121,14 +133,14 @@ async def test_anyio_worker_threads_are_awaited_not_jumped() -> None:
     before = anyio.current_time()
     for _ in range(3):  # a new worker, then an idle one reused
         with anyio.fail_after(3600):
-            assert await anyio.to_thread.run_sync(lambda: (time.sleep(0.05), 6)[1]) == 6
+            assert await anyio.to_thread.run_sync(lambda: _after_a_nap(6)) == 6
     assert anyio.current_time() == before
 
 
 async def test_a_job_whose_waiter_was_cancelled_still_holds_the_clock() -> None:
     loop = asyncio.get_running_loop()
     started, release = threading.Event(), threading.Event()
-    job = loop.run_in_executor(None, lambda: (started.set(), release.wait(5))[1])
+    job = loop.run_in_executor(None, lambda: _signal_then_wait(started, release))
     await asyncio.to_thread(started.wait)
     job.cancel()  # the task stops waiting; the thread is still running
     await asyncio.sleep(0)
@@ -203,6 +215,7 @@ async def test_a_wall_clock_deadline_has_passed_when_the_loop_reaches_it() -> No
     # that stands still between jumps the waiter then woke to "not yet", for ever (and a
     # one-day wait measured 86399.9999995 s).
     loop = asyncio.get_running_loop()
+    assert isinstance(loop, VirtualTimeEventLoop)
     clock = LoopWallClock()
     rng = random.Random(5)
     for _ in range(2000):

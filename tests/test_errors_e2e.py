@@ -14,7 +14,7 @@ from zenhire_async import (
     ServerError,
     ZenHireClient,
 )
-from zenhire_async.testing import Emulator
+from zenhire_async.testing import Emulator, FaultKind
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,7 @@ async def test_rate_limit_after_retries_carries_retry_after(emu: Emulator) -> No
 
 @pytest.mark.parametrize(("kind", "status"), [("500", 500), ("502_html", 502), ("empty", 500)])
 async def test_server_errors_are_typed_whatever_the_body(
-    emu: Emulator, kind: str, status: int
+    emu: Emulator, kind: FaultKind, status: int
 ) -> None:
     emu.faults.add(kind)
     async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url, max_retries=0) as zh:

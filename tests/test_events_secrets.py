@@ -39,7 +39,7 @@ async def test_no_secret_in_any_event_span_or_metric(tmp_path: Path) -> None:
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
     seen: list[events.Event] = []
-    hooks = [seen.append, OpenTelemetry(tracer_provider, meter_provider)]
+    hooks: list[events.EventHook] = [seen.append, OpenTelemetry(tracer_provider, meter_provider)]
     simulation = Simulation(open_delay=(5, 30), duration=(10, 60), fail_probability=0.2)
     trace_config = create_trace_config(tracer_provider=tracer_provider)
     async with (
@@ -84,8 +84,9 @@ async def test_no_secret_in_any_event_span_or_metric(tmp_path: Path) -> None:
     for span in finished:
         texts.append(("span name", span.name))
         texts.append((f"{span.name} attributes", repr(dict(span.attributes or {}))))
-        for event in span.events:
-            texts.append((f"{span.name} event", f"{event.name} {dict(event.attributes or {})}"))
+        for span_event in span.events:
+            attributes = dict(span_event.attributes or {})
+            texts.append((f"{span.name} event", f"{span_event.name} {attributes}"))
     data = reader.get_metrics_data()
     assert data is not None
     for resource in data.resource_metrics:

@@ -302,7 +302,7 @@ def test_health_document_round_trips(doc: dict[str, Any]) -> None:
 def tolerant_session_bodies(draw: st.DrawFn) -> dict[str, Any]:
     """Valid for the contract's forward-compatibility rules: optional fields dropped, unknown
     fields added, unknown enum values (already in the strategy)."""
-    body = to_json(draw(session_details))
+    body: dict[str, Any] = to_json(draw(session_details))
     for key in draw(st.lists(st.sampled_from(sorted(body)), max_size=len(body))):
         if key not in ("id", "status", "created_at"):
             body.pop(key, None)

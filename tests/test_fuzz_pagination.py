@@ -97,13 +97,14 @@ class HonestServer:
             page = self.rows[offset : offset + limit]
             total = len(self.rows)
             more = offset + len(page) < total
-            env = {
+            envelopes: dict[str, dict[str, Any]] = {
                 "pinned": {"limit": limit, "offset": offset, "total": total, "has_more": more},
                 "data_only": {},
                 "has_more": {"has_more": more},
                 "total_only": {"total": total},
                 "nested": {"pagination": {"limit": limit, "offset": offset, "total": total}},
-            }[self.form]
+            }
+            env = envelopes[self.form]
         return msgspec.json.encode({"data": [row(i) for i in page], **env})
 
 
@@ -186,13 +187,14 @@ def test_a_stuck_server_is_detected_quickly(form: str) -> None:
     """A server that ignores ``offset``/``cursor`` and answers the same full page forever."""
     fuzzed("pagination")
     rows = [row(i) for i in UNIVERSE[:4]]
-    env: dict[str, Any] = {
+    envelopes: dict[str, dict[str, Any]] = {
         "pinned": {"limit": 4, "offset": 0, "total": 100, "has_more": True},
         "data_only": {},
         "has_more": {"has_more": True},
         "nested": {"pagination": {"total": 100, "has_more": True}},
         "cursor": {"next_cursor": "same"},
-    }[form]
+    }
+    env = envelopes[form]
     body = msgspec.json.encode({"data": rows, **env})
     ids, calls, raised = walk(lambda offset, cursor: body, 4, 20)
     assert raised

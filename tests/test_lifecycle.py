@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import os
 import warnings
 import weakref
@@ -259,7 +260,7 @@ async def sweep_cuts(
 ) -> int:
     """Cut ``operation(k)`` at k = 1, 2, … until it finishes; ``check(k, finished)`` each."""
     for k in range(1, limit):
-        finished, cutter = await cut_at(k, lambda k=k: operation(k))
+        finished, cutter = await cut_at(k, functools.partial(operation, k))
         await check(k, finished)
         if finished:
             # It ran out of await points before the k-th (or the k-th was its very last:
@@ -420,17 +421,15 @@ async def test_cancelling_download_recording_anywhere_leaves_no_partial_file(
 async def test_a_fatal_error_inside_a_sweep_comes_out_as_itself(waiting: str) -> None:
     """A sweep GETs a batch of sessions in a task group; a 401 (or the client closed) in
     one of them is raised as that error, not as an ExceptionGroup around it."""
-    async with (
-        Emulator() as emu,
-        ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh,
-    ):
+    async with Emulator() as emu:
+        inactive = emu.add_tenant(active=False)  # every call of its key: 401 CLIENT_INACTIVE
         persona_id = emu.create_persona()
         ids = [emu.create_session(persona_id) for _ in range(3)]
-        emu._tenant_state(None).active = False  # every call now: 401 CLIENT_INACTIVE
-        call = (
-            zh.sessions.watch(ids).__anext__()
-            if waiting == "watch"
-            else zh.sessions.await_completion(ids[0])
-        )
-        with pytest.raises(AuthenticationError):
-            await call
+        async with ZenHireClient(api_key=inactive.api_key, base_url=emu.base_url) as zh:
+            call = (
+                zh.sessions.watch(ids).__anext__()
+                if waiting == "watch"
+                else zh.sessions.await_completion(ids[0])
+            )
+            with pytest.raises(AuthenticationError):
+                await call

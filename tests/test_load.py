@@ -21,6 +21,7 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -59,7 +60,7 @@ def status_kib(field: str) -> int:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self")
 async def test_ten_thousand_concurrent_gets_through_one_client(
-    record_property: pytest.RecordProperty,
+    record_property: Callable[[str, object], None],
 ) -> None:
     async with (
         Emulator() as emu,

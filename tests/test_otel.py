@@ -70,6 +70,26 @@ class Telemetry:
         return out
 
 
+Point = NumberDataPoint | HistogramDataPoint
+
+
+def _attribute(point: Point, name: str) -> object:
+    """One attribute of a data point (a missing one is a KeyError)."""
+    return (point.attributes or {})[name]
+
+
+def _numbers(series: list[Point]) -> list[NumberDataPoint]:
+    """The points of a counter: every one of them a NumberDataPoint."""
+    assert all(isinstance(p, NumberDataPoint) for p in series), series
+    return [p for p in series if isinstance(p, NumberDataPoint)]
+
+
+def _histograms(series: list[Point]) -> list[HistogramDataPoint]:
+    """The points of a histogram: every one of them a HistogramDataPoint."""
+    assert all(isinstance(p, HistogramDataPoint) for p in series), series
+    return [p for p in series if isinstance(p, HistogramDataPoint)]
+
+
 @pytest.fixture
 def telemetry() -> Iterator[Telemetry]:
     spans = InMemorySpanExporter()
@@ -219,20 +239,23 @@ async def test_a_wait_holds_no_span_and_its_lifecycle_goes_to_metrics(
         "zenhire.session.polls",
         "zenhire.bulk.rows",
     }
-    bulk_rows = {p.attributes["zenhire.bulk.outcome"]: p.value for p in points["zenhire.bulk.rows"]}  # type: ignore[index, union-attr]
+    bulk_rows = {
+        _attribute(p, "zenhire.bulk.outcome"): p.value
+        for p in _numbers(points["zenhire.bulk.rows"])
+    }
     assert bulk_rows == {"created": report.created, "failed": 1}
     ended = [done.status] + [r.status for r in watched if r.status in ("completed", "failed")]
     polls_by_status = {
-        p.attributes["zenhire.session.status"]: p.count  # type: ignore[index, union-attr]
-        for p in points["zenhire.session.polls"]
+        _attribute(p, "zenhire.session.status"): p.count
+        for p in _histograms(points["zenhire.session.polls"])
     }
     assert sum(polls_by_status.values()) == len(ended) == 12
     status_points = points["zenhire.session.status.duration"]
-    assert {p.attributes["zenhire.session.status"] for p in status_points} >= {
+    assert {_attribute(p, "zenhire.session.status") for p in status_points} >= {
         "initiated",
         "active",
-    }  # type: ignore[index]
-    calls = {p.attributes["zenhire.call"] for p in points["zenhire.client.call.duration"]}  # type: ignore[index]
+    }
+    calls = {_attribute(p, "zenhire.call") for p in points["zenhire.client.call.duration"]}
     assert "sessions.await_completion" in calls  # the wait's duration is a metric, not a span
     for name, series in points.items():
         for point in series:

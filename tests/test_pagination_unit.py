@@ -18,7 +18,9 @@ class Row:
     id: str
 
 
-async def collect(pages: list[PageResult[Row]], page_size: int = 2) -> tuple[list[str], list]:
+async def collect(
+    pages: list[PageResult[Row]], page_size: int = 2
+) -> tuple[list[str], list[tuple[int, str | None]]]:
     calls: list[tuple[int, str | None]] = []
 
     async def fetch(offset: int, cursor: str | None) -> PageResult[Row]:

@@ -131,7 +131,8 @@ def test_session_detail_decodes_exact_json_names_and_nested_objects() -> None:
         },
     )
     detail = proto.decode(proto.SESSION_DETAIL, enc(body), "session")
-    assert detail.status == SessionStatus.COMPLETED == "completed"
+    assert detail.status == SessionStatus.COMPLETED
+    assert detail.status == "completed"
     assert detail.is_terminal
     assert detail.created_at == datetime(2026, 5, 29, 9, 59, 0, 123000, tzinfo=UTC)
     assert detail.persona is not None and detail.persona.role_name == "Eng"

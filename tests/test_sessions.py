@@ -13,7 +13,7 @@ from zenhire_async import (
     SessionStatus,
     ZenHireClient,
 )
-from zenhire_async.testing import Emulator
+from zenhire_async.testing import Emulator, Envelope
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +36,8 @@ async def test_create_returns_the_link_once_and_hides_it_in_repr(
     assert invite.expires_in == 604800
     assert timedelta(days=6.99) < invite.expires_at - emu.clock_now() <= timedelta(days=7)
     session = await zh.sessions.get(invite.id)
-    assert session.status == SessionStatus.INITIATED == "initiated"
+    assert session.status == SessionStatus.INITIATED
+    assert session.status == "initiated"
     assert (session.candidate_ref, session.tags, session.metadata) == (
         "ats-1",
         ["q3"],
@@ -129,12 +130,10 @@ async def test_list_filters(zh: ZenHireClient, emu: Emulator) -> None:
 
 
 @pytest.mark.parametrize("envelope", ["pinned", "data_only", "has_more", "cursor", "nested"])
-async def test_iter_walks_every_envelope_form(envelope: str) -> None:
+async def test_iter_walks_every_envelope_form(envelope: Envelope) -> None:
     async with (
         Emulator(envelope=envelope) as emu,
-        ZenHireClient(  # type: ignore[arg-type]
-            api_key=emu.api_key, base_url=emu.base_url
-        ) as zh,
+        ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh,
     ):
         persona = await zh.personas.create("Engineer", "en")
         created = {
@@ -170,7 +169,7 @@ async def test_list_validation_before_any_request(zh: ZenHireClient, emu: Emulat
     with pytest.raises(ValueError, match="timezone"):
         await zh.sessions.list(created_after=datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="consent_mode"):
-        await zh.sessions.create("p", consent_mode="verbal")
+        await zh.sessions.create("p", consent_mode="verbal")  # type: ignore[arg-type]
     assert emu.total_requests == 0
 
 

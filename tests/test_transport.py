@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -29,13 +29,17 @@ from zenhire_async import (
     __version__,
 )
 from zenhire_async._http import DEFAULT_MAX_RESPONSE_BYTES
-from zenhire_async.testing import Emulator
+from zenhire_async.testing import Emulator, FaultKind
 
 pytestmark = pytest.mark.anyio
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 @pytest.mark.parametrize("kind", ["500", "502_html", "503", "429", "reset", "truncated", "empty"])
-async def test_gets_survive_transient_faults(zh: ZenHireClient, emu: Emulator, kind: str) -> None:
+async def test_gets_survive_transient_faults(
+    zh: ZenHireClient, emu: Emulator, kind: FaultKind
+) -> None:
     persona = await zh.personas.create("Engineer", "en")
     emu.faults.add(kind, count=2, route="GET /personas/{id}")
     detail = await zh.personas.get(persona.id)
@@ -53,7 +57,7 @@ async def test_slow_answer_times_out_then_retries(emu: Emulator) -> None:
 
 @pytest.mark.parametrize("kind", ["500", "502_html", "reset", "lost_response"])
 async def test_posts_are_not_retried_after_an_ambiguous_failure(
-    zh: ZenHireClient, emu: Emulator, kind: str
+    zh: ZenHireClient, emu: Emulator, kind: FaultKind
 ) -> None:
     persona = await zh.personas.create("Engineer", "en")
     emu.faults.add(kind, count=1, route="POST /personas/{id}/sessions")
@@ -64,7 +68,7 @@ async def test_posts_are_not_retried_after_an_ambiguous_failure(
 
 @pytest.mark.parametrize("kind", ["429", "503"])
 async def test_posts_are_retried_when_the_server_refused_them(
-    zh: ZenHireClient, emu: Emulator, kind: str
+    zh: ZenHireClient, emu: Emulator, kind: FaultKind
 ) -> None:
     persona = await zh.personas.create("Engineer", "en")
     emu.faults.add(kind, count=1, route="POST /personas/{id}/sessions", retry_after=3)
@@ -188,10 +192,10 @@ async def test_user_agent_and_key_header(emu: Emulator, borrowed: bool) -> None:
 
 
 @asynccontextmanager
-async def _server(routes: dict[str, object]) -> AsyncIterator[str]:
+async def _server(routes: Mapping[str, Handler]) -> AsyncIterator[str]:
     app = web.Application()
     for path, handler in routes.items():
-        app.router.add_route("*", path, handler)  # type: ignore[arg-type]
+        app.router.add_route("*", path, handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -320,7 +324,7 @@ async def test_the_cap_is_configurable_and_checked(emu: Emulator) -> None:
         assert (await large.sessions.list()).data == []
     for bad in (0, -1, 1.5, True, "8M"):
         with pytest.raises(ValueError, match="max_response_bytes"):
-            ZenHireClient(**kwargs, max_response_bytes=bad)
+            ZenHireClient(**kwargs, max_response_bytes=bad)  # type: ignore[arg-type]
 
 
 async def test_gzip_answers_count_their_inflated_size(emu: Emulator) -> None:

@@ -18,7 +18,7 @@ from zenhire_async import (
     WatchState,
     ZenHireClient,
 )
-from zenhire_async.testing import Emulator, Simulation
+from zenhire_async.testing import Emulator, FaultKind, Simulation
 
 pytestmark = pytest.mark.anyio
 
@@ -139,7 +139,7 @@ async def test_statuses_never_go_backwards_under_a_stale_replica(emu: Emulator) 
 
 
 @pytest.mark.parametrize("kind", ["500", "502_html", "503", "reset", "429", "truncated"])
-async def test_faults_delay_but_never_lose_or_duplicate_a_transition(kind: str) -> None:
+async def test_faults_delay_but_never_lose_or_duplicate_a_transition(kind: FaultKind) -> None:
     async with Emulator(simulation=FAST, seed=5) as emu, client(emu, max_retries=1) as zh:
         persona = emu.create_persona("Engineer", "en")
         ids = [emu.create_session(persona, consent_mode="explicit") for _ in range(250)]
@@ -177,7 +177,8 @@ async def test_timeout_carries_every_unfinished_session(zh: ZenHireClient, emu: 
     assert 600 <= anyio.current_time() - started < 620
     pending = info.value.pending
     assert set(pending) == {a, b}
-    assert pending[a] is not None and pending[a].status == "active"
+    last_a = pending[a]
+    assert last_a is not None and last_a.status == "active"
 
 
 async def test_unknown_ids_raise_not_found(zh: ZenHireClient) -> None:

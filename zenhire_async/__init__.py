@@ -60,7 +60,6 @@ from .models import (
     Transcript,
     TranscriptTurn,
 )
-from .polling import PollCadence
 from .watching import SessionWatch
 
 __all__ = [
@@ -97,7 +96,6 @@ __all__ = [
     "PermissionDeniedError",
     "Persona",
     "PersonaDetail",
-    "PollCadence",
     "RateLimitError",
     "RedirectError",
     "ResponseTooLargeError",
@@ -122,3 +120,30 @@ __all__ = [
     "export_links_csv",
     "read_journal",
 ]
+
+
+def _publish() -> None:
+    """Make every exported class and function report ``zenhire_async`` as its module.
+
+    As httpx does: reprs, docs and pickles name the public import path, not a private module.
+    A class's own string annotations are first evaluated where they were written, since
+    msgspec and ``typing.get_type_hints`` look names up in the module ``__module__`` names.
+    Annotations that name ``TYPE_CHECKING``-only imports stay strings: they did not resolve
+    in their own module either.
+    """
+    import contextlib
+    import inspect
+    import types
+
+    namespace = globals()
+    for name in __all__:
+        obj = namespace[name]
+        if isinstance(obj, type) and inspect.get_annotations(obj):
+            with contextlib.suppress(NameError):
+                obj.__annotations__ = inspect.get_annotations(obj, eval_str=True)
+        if isinstance(obj, type | types.FunctionType):
+            obj.__module__ = __name__
+
+
+_publish()
+del _publish

@@ -57,6 +57,7 @@ __all__ = [
     "BulkInviteError",
     "DecodeError",
     "InsufficientCreditsError",
+    "JournalInUseError",
     "LinkExpiredError",
     "NotFoundError",
     "PermissionDeniedError",

@@ -65,9 +65,9 @@ from .events import (
 )
 from .models import TERMINAL_STATUSES
 
-__all__ = ["WAIT_CALLS", "OpenTelemetry"]
+__all__ = ["OpenTelemetry"]
 
-WAIT_CALLS = frozenset({"sessions.await_completion"})
+_WAIT_CALLS = frozenset({"sessions.await_completion"})
 """Calls that may last days: no span of their own (their polls have spans)."""
 
 _SCOPE = "zenhire_async"
@@ -188,7 +188,7 @@ class OpenTelemetry:
                 pass
 
     def _started(self, event: CallStarted) -> None:
-        if event.call in WAIT_CALLS:
+        if event.call in _WAIT_CALLS:
             self._calls[event.call_id] = _Call(None)
             return
         span = self._tracer.start_span(

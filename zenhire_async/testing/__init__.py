@@ -7,6 +7,7 @@ milliseconds. The pytest plugin (``zenhire_async.testing.pytest_plugin``) adds t
 ``zenhire_emulator`` and ``zenhire_client`` fixtures.
 """
 
+from ._context import Envelope
 from ._faults import FAULT_KINDS, FaultKind, FaultRule, Faults
 from ._patch import DEFAULT_PATCH, DROP, Patch
 from ._simulator import Simulation
@@ -19,6 +20,7 @@ __all__ = [
     "DROP",
     "FAULT_KINDS",
     "Emulator",
+    "Envelope",
     "FaultKind",
     "FaultRule",
     "Faults",

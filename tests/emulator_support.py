@@ -1,13 +1,14 @@
-"""Shared helpers for the emulator tests (no tests here): a raw aiohttp caller."""
+"""Helpers for the emulator tests: a raw aiohttp caller (``Api``) and envelope checks.
+
+The ``http`` and ``api`` fixtures built on them are in conftest.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import pytest
 from multidict import CIMultiDictProxy
 
 from zenhire_async.testing import Emulator
@@ -82,23 +83,6 @@ class Api:
         assert reply.status == 201, reply.raw
         created: dict[str, Any] = reply.json
         return created
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def api(emu: Emulator, http: aiohttp.ClientSession) -> Api:
-    return Api(emu, http)
 
 
 def assert_envelope(reply: Reply, status: int, code: str) -> dict[str, Any]:
