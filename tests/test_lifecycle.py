@@ -141,7 +141,7 @@ async def _settle() -> None:
 
 
 def _open_connections(emu: Emulator) -> int:
-    runner = emu._runner
+    runner = emu._server.runner
     assert runner is not None and runner.server is not None
     return len(runner.server.connections)
 

@@ -245,7 +245,7 @@ async def tls_emulator(emu: Emulator, tls_files: tuple[Path, Path]) -> AsyncIter
     cert, key = tls_files
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    runner = emu._runner  # the emulator's own app, on one more (TLS) socket
+    runner = emu._server.runner  # the emulator's own app, on one more (TLS) socket
     assert runner is not None
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
     await site.start()

@@ -28,6 +28,7 @@ __all__ = [
     "QUEUE_SIZE",
     "AsyncHookRunner",
     "HookFailures",
+    "hook_name",
     "hooks_of",
     "is_coroutine_hook",
 ]

@@ -11,10 +11,6 @@ as proto``); the three modules below it import nothing from each other.
 from .errors import error_from_response, parse_retry_after
 from .requests import (
     API_PREFIX,
-    CREDITS_PATH,
-    HEALTH_PATH,
-    Method,
-    Params,
     RequestSpec,
     SessionFilters,
     create_persona,
@@ -29,7 +25,6 @@ from .requests import (
     session_artifact,
 )
 from .responses import (
-    DOCUMENTED_LINK_HOST,
     JSON_ANY,
     JSON_OBJECT,
     MAX_LINK_LIFETIME_SECONDS,
@@ -48,9 +43,6 @@ from .responses import (
 
 __all__ = [
     "API_PREFIX",
-    "CREDITS_PATH",
-    "DOCUMENTED_LINK_HOST",
-    "HEALTH_PATH",
     "JSON_ANY",
     "JSON_OBJECT",
     "MAX_LINK_LIFETIME_SECONDS",
@@ -59,9 +51,7 @@ __all__ = [
     "PERSONA_PAGE",
     "SESSION_DETAIL",
     "SESSION_PAGE",
-    "Method",
     "PageResult",
-    "Params",
     "RequestSpec",
     "SessionFilters",
     "create_persona",

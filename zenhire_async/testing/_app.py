@@ -104,6 +104,13 @@ async def _truncated(request: web.Request, resp: web.Response) -> web.StreamResp
     return cut
 
 
+def _lost(ctx: Context, request: web.Request) -> None:
+    """The answer to ``request`` never reached the client: a session it created is an orphan."""
+    ident = request.get(CREATED)
+    if ident is not None:
+        ctx.undelivered.add(ident)
+
+
 async def _deliver(ctx: Context, request: web.Request, resp: web.StreamResponse) -> None:
     """Write a create-session answer now, so that its delivery can be recorded."""
     ident = request.get(CREATED)
@@ -217,16 +224,12 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         if link_changed and request.get(CREATED) is not None:
             ctx.undelivered.add(request.pop(CREATED))  # the link never reached the client
     if kind == "lost_response":
-        ident = request.get(CREATED)
-        if ident is not None:
-            ctx.undelivered.add(ident)
+        _lost(ctx, request)
         assert request.transport is not None
         request.transport.abort()
         return resp
     if kind == "truncated" and not resp.prepared and isinstance(resp, web.Response):
-        ident = request.get(CREATED)
-        if ident is not None:
-            ctx.undelivered.add(ident)
+        _lost(ctx, request)
         return await _truncated(request, resp)
     if rule is not None and kind in _REWRITES and isinstance(resp, web.Response):
         resp = await _rewrite(ctx, request, resp, rule)
@@ -249,9 +252,7 @@ async def _rewrite(
         try:
             return await spread(request, resp, rule)
         except ConnectionError:  # the client gave up meanwhile
-            ident = request.get(CREATED)
-            if ident is not None:
-                ctx.undelivered.add(ident)
+            _lost(ctx, request)
             return web.Response(status=499)
     return resp
 

@@ -54,6 +54,12 @@ class Context:
         """Emulator wall time in epoch milliseconds (after start)."""
         return int(self.now() * 1000)
 
+    def mint_key(self, tenant: TenantState, prefix: str, *, expired: bool = False) -> str:
+        """A new API key of ``tenant``: ``prefix`` and 32 random hex digits."""
+        key = prefix + secrets.token_hex(16)
+        self.keys[key] = KeyInfo(tenant, expired=expired)
+        return key
+
     def create_session(
         self, tenant: TenantState, persona: PersonaRecord, fields: dict[str, Any]
     ) -> SessionRecord:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import secrets
 import ssl
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, get_args
 
-from aiohttp import web
-
-from ._app import build_app
-from ._clock import EmulatorClock
-from ._connections import ConnectionCounter
 from ._context import Context, Envelope
 from ._faults import Faults
-from ._gate import KeyInfo, RateLimiter
+from ._gate import RateLimiter
+from ._server import Server
 from ._simulator import Simulation, Simulator
 from ._state import SessionRecord, Store, TenantState
 from ._storage import Storage
@@ -28,7 +23,7 @@ from ._wav import wav_header
 
 __all__ = ["Emulator", "Tenant"]
 
-_ENVELOPES = frozenset({"pinned", "data_only", "has_more", "cursor", "nested"})
+_ENVELOPES = frozenset(get_args(Envelope))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +93,7 @@ class Emulator:
         if storage is not False:
             context = storage if isinstance(storage, ssl.SSLContext) else None
             self._ctx.storage = Storage(self._ctx, context)
-        self._host = host
-        self._port = port
-        self._runner: web.AppRunner | None = None
-        self._connections = ConnectionCounter()
+        self._server = Server(self._ctx, host, port)
         self._tenants: dict[str, TenantState] = {}
         self.tenant = self.add_tenant(project_id=store.new_id())
         """The default tenant (interview permission, ample credits)."""
@@ -110,27 +102,11 @@ class Emulator:
 
     async def start(self) -> None:
         """Bind the server on the running loop and start the emulator clock."""
-        if self._runner is not None:
-            raise RuntimeError("the emulator is already started")
-        self._ctx.clock = EmulatorClock(asyncio.get_running_loop())
-        runner = web.AppRunner(build_app(self._ctx), access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        self._connections.attach(runner)
-        site = web.TCPSite(runner, self._host, self._port)
-        await site.start()
-        self._runner = runner
-        host, port = runner.addresses[0][:2]
-        self._ctx.base_url = f"http://{host}:{port}"
-        if self._ctx.storage is not None:
-            await self._ctx.storage.start(self._host)
+        await self._server.start()
 
     async def aclose(self) -> None:
         """Stop serving (idempotent)."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-        if self._ctx.storage is not None:
-            await self._ctx.storage.aclose()
+        await self._server.aclose()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -197,10 +173,8 @@ class Emulator:
         ``active=False`` makes every call 401 ``CLIENT_INACTIVE``."""
         state = self._ctx.store.add_tenant(credits, permissions, project_id)
         state.active = active
-        key = key_prefix + secrets.token_hex(16)
-        self._ctx.keys[key] = KeyInfo(state)
         self._tenants[state.client_id] = state
-        return Tenant(key, state.client_id, project_id)
+        return Tenant(self._ctx.mint_key(state, key_prefix), state.client_id, project_id)
 
     def add_key(
         self, tenant: Tenant | None = None, *, expired: bool = False, prefix: str = "zh_api_"
@@ -208,9 +182,7 @@ class Emulator:
         """Mint another key for ``tenant`` (default tenant); ``expired`` keys get 401
         ``API_KEY_EXPIRED``."""
         state = self._tenant_state(tenant.api_key if tenant else None)
-        key = prefix + secrets.token_hex(16)
-        self._ctx.keys[key] = KeyInfo(state, expired=expired)
-        return key
+        return self._ctx.mint_key(state, prefix, expired=expired)
 
     def _tenant_state(self, api_key: str | None) -> TenantState:
         info = self._ctx.keys[api_key or self.tenant.api_key]
@@ -341,19 +313,21 @@ class Emulator:
     ) -> None:
         """→ ``completed`` now: artefacts, ``credit_charged`` = ceil(duration/60) × rate,
         and feedback when ``rating`` is given (flagged when ≤ 2)."""
-        rec = self._record(session_id)
-        was_live = rec.status == "active"
-        now = self._ctx.now()
-        self._ctx.store.complete(rec, int(now * 1000), duration_sec, rating, comment)
-        if was_live:
-            self._ctx.simulator.slot_freed(rec.tenant, now)
+        store = self._ctx.store
+        self._end(
+            session_id, lambda rec, ms: store.complete(rec, ms, duration_sec, rating, comment)
+        )
 
     def fail_session(self, session_id: str) -> None:
         """→ ``failed`` now (never charged)."""
+        self._end(session_id, self._ctx.store.fail)
+
+    def _end(self, session_id: str, finish: Callable[[SessionRecord, int], None]) -> None:
+        """End a session by hand with ``finish(record, now_ms)``; a live one frees its slot."""
         rec = self._record(session_id)
         was_live = rec.status == "active"
         now = self._ctx.now()
-        self._ctx.store.fail(rec, int(now * 1000))
+        finish(rec, int(now * 1000))
         if was_live:
             self._ctx.simulator.slot_freed(rec.tenant, now)
 
@@ -387,13 +361,13 @@ class Emulator:
     @property
     def open_connections(self) -> int:
         """TCP connections to the emulator open now."""
-        return self._connections.open
+        return self._server.connections.open
 
     @property
     def peak_connections(self) -> int:
         """The most TCP connections that were open at once (since start or
         :meth:`reset_counts`)."""
-        return self._connections.peak
+        return self._server.connections.peak
 
     @property
     def total_requests(self) -> int:
@@ -404,7 +378,7 @@ class Emulator:
         """Zero :attr:`request_counts`; restart :attr:`peak_connections` from the
         connections open now."""
         self._ctx.request_counts.clear()
-        self._connections.reset_peak()
+        self._server.connections.reset_peak()
 
     def __repr__(self) -> str:
         return f"Emulator(base_url={self.base_url!r})"
