@@ -691,7 +691,7 @@ def test_any_timestamp_decodes_to_utc_and_its_link_expiry_never_overflows(
 ) -> None:
     """A naive (no ``Z``), offset or edge-of-calendar ``created_at`` gives an aware UTC
     datetime, and the link-expiry arithmetic of a wait on it gives a datetime."""
-    from zenhire_async.polling import link_expiry
+    from zenhire_async._poll_policy import link_expiry
 
     fuzzed("session_detail")
     stamp = when.isoformat(timespec="milliseconds") + offset

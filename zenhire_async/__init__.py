@@ -10,6 +10,7 @@ from ._journal import (
     export_links_csv,
     read_journal,
 )
+from ._poll_policy import PollCadence
 from ._version import __version__
 from ._watch_book import WatchState
 from .client import DEFAULT_BASE_URL, ZenHireClient
@@ -60,7 +61,6 @@ from .models import (
     Transcript,
     TranscriptTurn,
 )
-from .polling import PollCadence
 from .watching import SessionWatch
 
 __all__ = [

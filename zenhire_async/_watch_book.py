@@ -32,8 +32,8 @@ from datetime import datetime, timedelta
 import msgspec
 
 from ._datetimes import shift
+from ._poll_policy import PollCadence
 from .models import DEFAULT_LINK_LIFETIME, TERMINAL_STATUSES, SessionStatus, SessionSummary
-from .polling import PollCadence
 
 __all__ = ["GetPlan", "ListPlan", "Tracked", "WatchBook", "WatchState", "status_rank"]
 

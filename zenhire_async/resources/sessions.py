@@ -19,6 +19,7 @@ from .._clock import LoopWallClock
 from .._events_dispatch import observed, observed_context
 from .._http import Transport
 from .._ids import canonical_id, same_id
+from .._poll_policy import OnStatus
 from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
 from .._validation import MetadataValue, require_id
@@ -37,7 +38,6 @@ from ..models import (
     Transcript,
 )
 from ..pagination import iterate_pages
-from ..polling import OnStatus
 from ..watching import PollBudget, SessionWatch, SharedWatcher, Sweeper, new_book
 
 __all__ = ["Sessions"]
