@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from zenhire_async import SessionSummary
-from zenhire_async._watch_book import GetPlan, ListPlan, WatchBook, status_rank
+from zenhire_async._poll_book import GetPlan, ListPlan, WatchBook, status_rank
 from zenhire_async.watching import PollBudget
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

@@ -10,9 +10,9 @@ from ._journal import (
     export_links_csv,
     read_journal,
 )
+from ._poll_book import WatchState
 from ._poll_policy import PollCadence
 from ._version import __version__
-from ._watch_book import WatchState
 from .client import DEFAULT_BASE_URL, ZenHireClient
 from .errors import (
     APIConnectionError,

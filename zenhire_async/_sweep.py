@@ -28,8 +28,8 @@ import msgspec
 from . import _protocol as proto
 from ._clock import LoopWallClock
 from ._ids import canonical_id
+from ._poll_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from ._retry import TRANSIENT_ERRORS, failure_backoff
-from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from .errors import (
     DecodeError,
     NotFoundError,

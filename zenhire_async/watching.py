@@ -4,7 +4,7 @@ Theory of operation. There are no webhooks, and every poll spends the key's budg
 requests/minute, shared with invites and user calls). So waiting is batched, shared and
 paced:
 
-* A :class:`~zenhire_async._watch_book.WatchBook` holds what is known of each watched session
+* A :class:`~zenhire_async._poll_book.WatchBook` holds what is known of each watched session
   and plans each *sweep*: one GET per due session when few are due, else list pages over the
   creation window of all pending sessions (about ``ceil(rows / 100)`` requests for all).
 * A :class:`Sweeper` carries out plans. Before each sweep it asks the client's
@@ -47,8 +47,8 @@ import anyio
 
 from ._clock import LoopWallClock
 from ._ids import canonical_id
+from ._poll_book import WatchBook, WatchState, restore
 from ._sweep import PollBudget, Sweeper, SweepResult, SweepRun
-from ._watch_book import WatchBook, WatchState, restore
 from .errors import LinkExpiredError, WaitTimeout
 from .models import SessionDetail, SessionSummary
 

@@ -19,11 +19,11 @@ from .._clock import LoopWallClock
 from .._events_dispatch import observed, observed_context
 from .._http import Transport
 from .._ids import canonical_id, same_id
+from .._poll_book import WatchBook, WatchState
 from .._poll_policy import OnStatus
 from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
 from .._validation import MetadataValue, require_id
-from .._watch_book import WatchBook, WatchState
 from ..bulk import CandidateInput, bulk_invite
 from ..bulk import OnProgress as OnBulkProgress
 from ..errors import DecodeError
