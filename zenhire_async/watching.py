@@ -48,7 +48,7 @@ import anyio
 from ._clock import LoopWallClock
 from ._ids import canonical_id
 from ._poll_book import WatchBook, WatchState, restore
-from ._sweep import PollBudget, Sweeper, SweepResult, SweepRun
+from ._poll_sweep import PollBudget, Sweeper, SweepResult, SweepRun
 from .errors import LinkExpiredError, WaitTimeout
 from .models import SessionDetail, SessionSummary
 
