@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from zenhire_async import SessionSummary
 from zenhire_async._poll_book import GetPlan, ListPlan, WatchBook, status_rank
-from zenhire_async.watching import PollBudget
+from zenhire_async._poll_watch import PollBudget
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 

@@ -12,6 +12,7 @@ from ._journal import (
 )
 from ._poll_book import WatchState
 from ._poll_policy import PollCadence
+from ._poll_watch import SessionWatch
 from ._version import __version__
 from .client import DEFAULT_BASE_URL, ZenHireClient
 from .errors import (
@@ -61,7 +62,6 @@ from .models import (
     Transcript,
     TranscriptTurn,
 )
-from .watching import SessionWatch
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -11,7 +11,7 @@ status-aware and lives in one pure function, :meth:`PollCadence.delay`:
 * every delay is jittered so that many waiters do not poll in lock-step.
 
 A session still ``initiated`` after its link expired will never move (:func:`link_expiry`).
-The watchers in :mod:`zenhire_async.watching` apply this cadence per session and batch the
+The watchers in :mod:`zenhire_async._poll_watch` apply this cadence per session and batch the
 requests it asks for.
 """
 
