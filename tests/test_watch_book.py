@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import anyio
+import pytest
+
 from zenhire_async import SessionSummary
 from zenhire_async._poll_book import GetPlan, ListPlan, WatchBook, status_rank
-from zenhire_async._poll_watch import PollBudget
+from zenhire_async._poll_budget import PollBudget
+from zenhire_async._rate_limit import RateLimiter
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -100,6 +104,23 @@ def test_poll_budget_spaces_sweeps_by_their_cost() -> None:
     assert budget.delay(0) == 6.0  # 25 requests at 250/min
     budget.spend(25, started=6)
     assert budget.delay(6) == 6.0
+
+
+@pytest.mark.anyio
+async def test_poll_budget_is_a_rate_limiter_on_the_loop_clock() -> None:
+    budget: RateLimiter = PollBudget(per_minute=600, share=0.5)  # 5 requests/s
+    start = anyio.current_time()
+    assert await budget.acquire() == 0.0
+    assert await budget.acquire(5, "batch") == pytest.approx(0.2)  # the first one's slot
+    budget.penalize(10.0)  # a 429: hold all polling for 10 s from now
+    assert await budget.acquire() == pytest.approx(10.0)
+    assert anyio.current_time() - start == pytest.approx(10.2)
+    with anyio.move_on_after(0.1):  # cancelled while it waits: it spends nothing
+        await budget.acquire()
+    assert isinstance(budget, PollBudget)
+    assert budget.delay(anyio.current_time()) == pytest.approx(0.1)
+    budget.penalize(-1.0)  # a negative hold is no hold, and never shortens one
+    assert budget.delay(anyio.current_time()) == pytest.approx(0.1)
 
 
 def test_a_window_estimated_from_link_expiry_gets_a_margin_for_clock_skew() -> None:

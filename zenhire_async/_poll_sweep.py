@@ -4,14 +4,13 @@ Theory of operation. :class:`Sweeper` decides *when* (the book's next due time, 
 expiries, the polling budget, and backoff after a transient failure) and starts a
 :class:`SweepRun` carrying out the book's plan: list pages over the creation window, then
 GETs for what the list could not refresh, a page or a batch per :meth:`SweepRun.step`.
-:class:`PollBudget` is the client-wide schedule that keeps all polling within
-``polling_share`` of the request rate: every request a run sends (list page, GET, a
-waiter's final detail GET) pushes the next free slot ``1 / (share × rate)`` later, as it is
-sent. A step takes a ``deadline`` and is cut there, keeping what it learnt for
-:meth:`SweepRun.take`. A GET answer naming another session, or none, is that session's
-error. A transient failure (network, 5xx, 429) ends a run early and
-delays the next by backoff or ``Retry-After``; the next sweep reads the current state again,
-so nothing is lost.
+The client-wide :class:`~zenhire_async._poll_budget.PollBudget` keeps all polling
+within ``polling_share`` of the request rate: every request a run sends (list page, GET, a
+waiter's final detail GET) is charged to it as it is sent. A step takes a ``deadline`` and
+is cut there, keeping what it learnt for :meth:`SweepRun.take`. A GET answer naming
+another session, or none, is that session's error. A transient failure (network, 5xx,
+429) ends a run early and delays the next by backoff or ``Retry-After``; the next sweep
+reads the current state again, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from . import _protocol as proto
 from ._clock import LoopWallClock
 from ._ids import canonical_id
 from ._poll_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
+from ._poll_budget import PollBudget
 from ._retry import TRANSIENT_ERRORS, failure_backoff
 from .errors import (
     DecodeError,
@@ -41,27 +41,9 @@ from .pagination import PageWalker
 if TYPE_CHECKING:
     from .resources.sessions import Sessions
 
-__all__ = ["PollBudget", "SweepResult", "SweepRun", "Sweeper"]
+__all__ = ["SweepResult", "SweepRun", "Sweeper"]
 
 _MAX_GETS_AT_ONCE = 8
-
-
-class PollBudget:
-    """The share of a client's request rate that polling may use, as a schedule of slots."""
-
-    def __init__(self, per_minute: int, share: float) -> None:
-        if not 0 < share <= 1:
-            raise ValueError(f"polling_share must be in (0, 1], got {share!r}")
-        self.per_second = per_minute * share / 60.0
-        self._next_free = -math.inf
-
-    def delay(self, now: float) -> float:
-        """Seconds to wait before polling may send again."""
-        return max(0.0, self._next_free - now)
-
-    def spend(self, requests: int, started: float) -> None:
-        """Record a sweep of ``requests`` that started at ``started``."""
-        self._next_free = max(self._next_free, started) + requests / self.per_second
 
 
 @dataclass(slots=True)

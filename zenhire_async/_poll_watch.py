@@ -8,9 +8,10 @@ paced:
   and plans each *sweep*: one GET per due session when few are due, else list pages over the
   creation window of all pending sessions (about ``ceil(rows / 100)`` requests for all).
 * A :class:`Sweeper` carries out plans. Before each sweep it asks the client's
-  :class:`PollBudget` for a slot: polling may use only ``polling_share`` of the client's
-  per-minute rate (half by default), so a sweep that costs *n* requests is followed by a
-  pause of at least ``n * 60 / (share * rate)`` seconds. Transient failures (network, 5xx,
+  :class:`~zenhire_async._poll_budget.PollBudget` for a slot: polling may use only
+  ``polling_share`` of the client's per-minute rate (half by default), so a sweep that
+  costs *n* requests is followed by a pause of at least ``n * 60 / (share * rate)``
+  seconds. Transient failures (network, 5xx,
   429) delay a sweep, with backoff or for ``Retry-After``; they never lose a transition,
   because the next sweep reads the current state again.
 * A ``timeout`` is a deadline. Sleeps end at it, and the sweep step in flight is cut at it
@@ -48,11 +49,11 @@ import anyio
 from ._clock import LoopWallClock
 from ._ids import canonical_id
 from ._poll_book import WatchBook, WatchState, restore
-from ._poll_sweep import PollBudget, Sweeper, SweepResult, SweepRun
+from ._poll_sweep import Sweeper, SweepResult, SweepRun
 from .errors import LinkExpiredError, WaitTimeout
 from .models import SessionDetail, SessionSummary
 
-__all__ = ["PollBudget", "SessionWatch", "SharedWatcher", "Sweeper", "new_book"]
+__all__ = ["SessionWatch", "SharedWatcher", "Sweeper", "new_book"]
 
 
 class SessionWatch:

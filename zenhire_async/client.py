@@ -20,7 +20,7 @@ from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport, check_base_url
 from ._log_env import configure_from_env
 from ._network_env import ca_context, check_proxy, environment_proxy
 from ._pacing import RequestPacer
-from ._poll_watch import PollBudget
+from ._poll_budget import PollBudget
 from ._redact import redact_key
 from ._retry import RetryPolicy
 from .events import OnEvent

@@ -20,8 +20,9 @@ from .._events_dispatch import observed, observed_context
 from .._http import Transport
 from .._ids import canonical_id, same_id
 from .._poll_book import WatchBook, WatchState
+from .._poll_budget import PollBudget
 from .._poll_policy import OnStatus
-from .._poll_watch import PollBudget, SessionWatch, SharedWatcher, Sweeper, new_book
+from .._poll_watch import SessionWatch, SharedWatcher, Sweeper, new_book
 from .._recording import DEFAULT_CHUNK_SIZE, decoded_size, iter_chunks, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
 from .._validation import MetadataValue, require_id
