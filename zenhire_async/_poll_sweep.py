@@ -19,13 +19,14 @@ import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 import msgspec
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._events_dispatch import EventDispatcher
 from ._ids import canonical_id
 from ._poll_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from ._poll_budget import PollBudget
@@ -38,12 +39,32 @@ from .errors import (
 from .models import SessionDetail, SessionSummary
 from .pagination import PageWalker
 
-if TYPE_CHECKING:
-    from .resources.sessions import Sessions
-
-__all__ = ["SweepResult", "SweepRun", "Sweeper"]
+__all__ = ["SessionReader", "SweepResult", "SweepRun", "Sweeper"]
 
 _MAX_GETS_AT_ONCE = 8
+
+
+class SessionReader(Protocol):
+    """What waiting reads sessions through (``client.sessions`` passes one in)."""
+
+    @property
+    def events(self) -> EventDispatcher | None:
+        """Where status changes are reported (``None`` when no hook listens)."""
+        ...
+
+    def check_usable(self) -> None:
+        """Raise ``RuntimeError`` when the client is closed or belongs to another loop."""
+        ...
+
+    async def get(self, session_id: str) -> SessionDetail:
+        """One session (an answer naming another one is a ``DecodeError``)."""
+        ...
+
+    async def page(
+        self, filters: proto.SessionFilters, limit: int, offset: int, cursor: str | None
+    ) -> proto.PageResult[SessionSummary]:
+        """One page of the session list, newest first."""
+        ...
 
 
 @dataclass(slots=True)
@@ -62,9 +83,9 @@ class Sweeper:
     """Starts sweeps for a book and keeps the polling budget and failure backoff."""
 
     def __init__(
-        self, sessions: Sessions, budget: PollBudget, clock: LoopWallClock, rng: random.Random
+        self, reader: SessionReader, budget: PollBudget, clock: LoopWallClock, rng: random.Random
     ) -> None:
-        self._sessions = sessions
+        self.reader = reader
         self._budget = budget
         self._clock = clock
         self._rng = rng
@@ -73,7 +94,7 @@ class Sweeper:
 
     def check_usable(self) -> None:
         """Raise ``RuntimeError`` when the client is closed or belongs to another loop."""
-        self._sessions._transport.check_usable()
+        self.reader.check_usable()
 
     def next_wake(self, book: WatchBook) -> float | None:
         """When the next sweep (or expiry) is due for ``book``; ``None``: nothing pending."""
@@ -147,10 +168,10 @@ class SweepRun:
             filters = proto.SessionFilters.build(
                 created_after=plan.created_after, created_before=plan.created_before
             )
-            sessions = sweeper._sessions
+            reader = sweeper.reader
 
             async def fetch(offset: int, cursor: str | None) -> proto.PageResult[SessionSummary]:
-                return await sessions._page(filters, PAGE_SIZE, offset, cursor)
+                return await reader.page(filters, PAGE_SIZE, offset, cursor)
 
             self._walker = PageWalker(fetch, page_size=PAGE_SIZE)
 
@@ -219,7 +240,7 @@ class SweepRun:
         async def one(session_id: str) -> None:
             nonlocal failure
             try:
-                row = await self._sweeper._sessions.get(session_id)
+                row = await self._sweeper.reader.get(session_id)
             except (NotFoundError, DecodeError) as error:
                 # No such session, or an answer naming another one: this session's outcome.
                 learnt.errors[session_id] = error
@@ -260,7 +281,7 @@ class SweepRun:
         change = self._book.observe(row, now, self._sweeper._rng.random())
         if change is not None:
             self._learnt.changes.append(change)
-            events = self._sweeper._sessions._transport.events
+            events = self._sweeper.reader.events
             if events is not None and entry is not None:
                 in_old = None if old is None else now - since
                 events.status_changed(row.id, old, row.status, in_old, entry.polls)
