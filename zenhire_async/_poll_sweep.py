@@ -75,7 +75,6 @@ class SweepResult:
     changes: list[SessionSummary] = field(default_factory=list)
     errors: dict[str, ZenHireError] = field(default_factory=dict)
     details: list[SessionDetail] = field(default_factory=list)
-    requests: int = 0
     transient: ZenHireError | None = None
 
 
@@ -116,7 +115,7 @@ class Sweeper:
         """Start the sweep that is due now (``None`` when nothing is due)."""
         started = anyio.current_time()
         plan = book.plan(started)
-        return None if plan is None else SweepRun(self, book, plan, started)
+        return None if plan is None else SweepRun(self, book, plan)
 
     def begin_details(self, book: WatchBook, ids: list[str]) -> SweepRun:
         """Start a run fetching the detail of sessions seen terminal on a list row.
@@ -124,12 +123,12 @@ class Sweeper:
         At most one batch (:data:`_MAX_GETS_AT_ONCE`) per run, so that the budget paces
         detail fetches like any sweep instead of letting a thousand go at once.
         """
-        return SweepRun(self, book, GetPlan(tuple(ids[:_MAX_GETS_AT_ONCE])), anyio.current_time())
+        return SweepRun(self, book, GetPlan(tuple(ids[:_MAX_GETS_AT_ONCE])))
 
     def _spend(self, requests: int) -> None:
         self._budget.spend(requests, anyio.current_time())
 
-    def _finished(self, run: SweepRun, failure: ZenHireError | None) -> None:
+    def _finished(self, failure: ZenHireError | None) -> None:
         if failure is None:
             self._failures = 0
             return
@@ -151,11 +150,9 @@ class SweepRun:
     sent, answered or not.
     """
 
-    def __init__(self, sweeper: Sweeper, book: WatchBook, plan: GetPlan | ListPlan, started: float):
+    def __init__(self, sweeper: Sweeper, book: WatchBook, plan: GetPlan | ListPlan) -> None:
         self._sweeper = sweeper
         self._book = book
-        self.started = started
-        self.requests = 0
         self.done = False
         self._plan = plan
         self._learnt = SweepResult()
@@ -202,15 +199,10 @@ class SweepRun:
         """End the run here."""
         if not self.done:
             self.done = True
-            self._sweeper._finished(self, failure)
-
-    def _charge(self, requests: int) -> None:
-        self.requests += requests
-        self._learnt.requests += requests
-        self._sweeper._spend(requests)
+            self._sweeper._finished(failure)
 
     async def _list_step(self, walker: PageWalker[SessionSummary]) -> None:
-        self._charge(1)
+        self._sweeper._spend(1)
         tracked = self._book.tracked
         page = await walker.next_page()
         now = anyio.current_time()  # once per page, not per row
@@ -232,7 +224,7 @@ class SweepRun:
 
     async def _get_step(self) -> None:
         batch = [self._gets.popleft() for _ in range(min(_MAX_GETS_AT_ONCE, len(self._gets)))]
-        self._charge(len(batch))
+        self._sweeper._spend(len(batch))
         learnt = self._learnt
         answered: set[str] = set()
         failure: Exception | None = None

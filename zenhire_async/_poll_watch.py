@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -49,11 +49,12 @@ import anyio
 from ._clock import LoopWallClock
 from ._ids import canonical_id
 from ._poll_book import WatchBook, WatchState, restore
+from ._poll_policy import OnStatus
 from ._poll_sweep import Sweeper, SweepResult, SweepRun
 from .errors import LinkExpiredError, WaitTimeout
 from .models import SessionDetail, SessionSummary
 
-__all__ = ["SessionWatch", "SharedWatcher", "Sweeper", "new_book"]
+__all__ = ["SessionWatch", "SharedWatcher", "new_book"]
 
 
 class SessionWatch:
@@ -142,9 +143,6 @@ class SessionWatch:
         return self._queue.popleft()
 
 
-OnChange = Callable[[SessionSummary], Awaitable[None] | None]
-
-
 @dataclass(slots=True, eq=False)
 class _Waiter:
     session_id: str
@@ -200,7 +198,7 @@ class SharedWatcher:
         *,
         expires_at: datetime | None,
         timeout: float | None,
-        on_status: OnChange | None,
+        on_status: OnStatus | None,
     ) -> SessionDetail:
         """Wait until ``session_id`` is terminal; return its detail.
 
