@@ -23,13 +23,19 @@ from dataclasses import dataclass
 
 from .models import SessionStatus, SessionSummary
 
-__all__ = ["OnStatus", "PollCadence"]
+__all__ = ["OnStatus", "PollCadence", "check_wait_timeout"]
 
 OnStatus = Callable[[SessionSummary], Awaitable[None] | None]
 """Called with the session on every status change (the first observation included).
 
 It receives a :class:`SessionSummary` (a :class:`SessionDetail` is one too): waits that
 share a batched watcher learn of changes from list rows."""
+
+
+def check_wait_timeout(timeout: float | None) -> None:
+    """``ValueError`` unless a wait's ``timeout`` is ``None`` or non-negative."""
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from ._clock import LoopWallClock
 from ._ids import canonical_id
 from ._poll_book import WatchBook, WatchState
 from ._poll_budget import PollBudget
-from ._poll_policy import OnStatus
+from ._poll_policy import OnStatus, check_wait_timeout
 from ._poll_sweep import SessionReader, Sweeper
 from ._poll_watch import SessionWatch, SharedWatcher, new_book
 from ._validation import require_id
@@ -88,8 +88,7 @@ class Waiting:
     ) -> SessionDetail:
         """``sessions.await_completion``: arguments checked before any shared state."""
         proto.get_session(session_id)  # validate the id before waiting
-        if timeout is not None and timeout < 0:
-            raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
+        check_wait_timeout(timeout)
         self._reader.check_usable()  # closed, or another loop: before any shared state
         home = self._home
         if home._shared_watcher is None:

@@ -49,7 +49,7 @@ import anyio
 from ._clock import LoopWallClock
 from ._ids import canonical_id
 from ._poll_book import WatchBook, WatchState, restore
-from ._poll_policy import OnStatus
+from ._poll_policy import OnStatus, check_wait_timeout
 from ._poll_sweep import Sweeper, SweepResult, SweepRun
 from .errors import LinkExpiredError, WaitTimeout
 from .models import SessionDetail, SessionSummary
@@ -70,8 +70,7 @@ class SessionWatch:
     def __init__(
         self, sweeper: Sweeper, book: WatchBook, clock: LoopWallClock, timeout: float | None
     ) -> None:
-        if timeout is not None and timeout < 0:
-            raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
+        check_wait_timeout(timeout)
         self._sweeper = sweeper
         self._book = book
         self._clock = clock
