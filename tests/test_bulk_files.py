@@ -32,7 +32,6 @@ from zenhire_async import (
     export_links_csv,
     read_journal,
 )
-from zenhire_async import _bulk_journal as journal_module
 from zenhire_async import _bulk_records as records_module
 from zenhire_async.testing import Emulator
 

@@ -691,7 +691,7 @@ def test_any_timestamp_decodes_to_utc_and_its_link_expiry_never_overflows(
 ) -> None:
     """A naive (no ``Z``), offset or edge-of-calendar ``created_at`` gives an aware UTC
     datetime, and the link-expiry arithmetic of a wait on it gives a datetime."""
-    from zenhire_async.polling import link_expiry
+    from zenhire_async._poll_book import Tracked
 
     fuzzed("session_detail")
     stamp = when.isoformat(timespec="milliseconds") + offset
@@ -709,6 +709,7 @@ def test_any_timestamp_decodes_to_utc_and_its_link_expiry_never_overflows(
             assert session.created_at.replace(tzinfo=None) == when.replace(
                 microsecond=when.microsecond // 1000 * 1000
             )
-        expiry = link_expiry(session, known)
-        assert expiry.tzinfo is not None
+        tracked = Tracked("s", created_at=session.created_at, created_exact=True, expires_at=known)
+        expiry = tracked.link_expiry()
+        assert expiry is not None and expiry.tzinfo is not None
         assert proto.format_timestamp(session.created_at, "created_after")

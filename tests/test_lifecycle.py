@@ -296,7 +296,7 @@ async def test_cancelling_await_completion_anywhere_leaves_nothing_behind() -> N
 
         async def check(k: int, finished: bool) -> None:
             zh = clients.pop(k)
-            shared = zh.sessions._shared
+            shared = zh.sessions._waiting.shared
             if shared is not None:  # every waiter left; no driver is left behind
                 assert shared._waiters == {} and shared._driver is None
             with anyio.fail_after(3600):  # the client still works for the same session

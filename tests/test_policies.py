@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from zenhire_async.polling import PollCadence
 
 from zenhire_async import APIConnectionError, APIError, APITimeoutError
 from zenhire_async._pacing import RequestPacer
 from zenhire_async._retry import RetryPolicy
-from zenhire_async.polling import PollCadence
 
 policy = RetryPolicy(max_retries=3, base_delay=0.5, max_delay=8.0)
 

@@ -60,7 +60,7 @@ async def test_concurrent_waits_stay_within_the_polling_share() -> None:
 async def test_a_ramp_of_waiters_does_not_replan_once_per_waiter(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from zenhire_async._sweep import Sweeper
+    from zenhire_async._poll_sweep import Sweeper
 
     plans = 0
     next_wake = Sweeper.next_wake

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
@@ -13,7 +12,6 @@ from zenhire_async import (
     TERMINAL_STATUSES,
     LinkExpiredError,
     NotFoundError,
-    SessionSummary,
     WaitTimeout,
     WatchState,
     ZenHireClient,
@@ -351,7 +349,12 @@ async def test_closing_the_client_wakes_waiters(emu: Emulator) -> None:
 def test_watch_state_round_trips_through_json() -> None:
     state = WatchState.from_json(b'{"version": 1, "sessions": [{"id": "a", "status": "active"}]}')
     assert WatchState.from_json(state.to_json()) == state
-    assert isinstance(SessionSummary, type) and math.isfinite(1.0)
+    assert [(s.id, s.status, s.expires_at) for s in state.sessions] == [("a", "active", None)]
+    expires = datetime(2026, 5, 8, 12, 30, tzinfo=UTC)  # a link expiry survives, zone and all
+    links = WatchState.from_json(WatchState.for_links({"b": expires}).to_json())
+    assert [(s.id, s.status, s.expires_at) for s in links.sessions] == [("b", None, expires)]
+    with pytest.raises(ValueError, match="not a saved watch state"):
+        WatchState.from_json(b'{"version": 1, "sessions": 3}')
 
 
 async def test_a_watch_for_links_ends_an_unused_session_when_its_own_link_expires(

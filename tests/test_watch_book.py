@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
-from zenhire_async import SessionSummary
-from zenhire_async._watch_book import GetPlan, ListPlan, WatchBook, status_rank
-from zenhire_async.watching import PollBudget
+import anyio
+import pytest
+
+from zenhire_async import Page, SessionDetail, SessionSummary
+from zenhire_async._clock import LoopWallClock
+from zenhire_async._events_dispatch import EventDispatcher
+from zenhire_async._poll_book import GetPlan, ListPlan, WatchBook, status_rank
+from zenhire_async._poll_budget import PollBudget
+from zenhire_async._poll_sweep import SessionReader, Sweeper, SweepRun
+from zenhire_async._protocol import PageResult, SessionFilters
+from zenhire_async._rate_limit import RateLimiter
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -47,14 +56,42 @@ def test_a_lone_due_session_is_fetched_by_id_and_three_by_one_page() -> None:
     assert isinstance(book.plan(now=10), ListPlan)  # one page beats three GETs
 
 
-def test_many_due_sessions_are_swept_with_list_pages_over_their_window() -> None:
+def _book_of_250_active() -> WatchBook:
     book = WatchBook()
     for i in range(250):
         book.track(f"s{i}", now=0)
         book.observe(row(i, "active", minutes=i % 30), 0, 0.5)
+    return book
+
+
+class _ListOnly:
+    """A :class:`SessionReader` serving ``rows`` newest first, 100 a page; GETs are a bug."""
+
+    def __init__(self, rows: list[SessionSummary]) -> None:
+        self.rows = sorted(rows, key=lambda r: r.created_at, reverse=True)
+        self.pages = 0
+        self.events: EventDispatcher | None = None
+
+    def check_usable(self) -> None:
+        pass
+
+    async def get(self, session_id: str) -> SessionDetail:
+        raise AssertionError(f"a GET of {session_id} where the list pages covered it")
+
+    async def page(
+        self, filters: SessionFilters, limit: int, offset: int, cursor: str | None
+    ) -> PageResult[SessionSummary]:
+        self.pages += 1
+        data = self.rows[offset : offset + limit]
+        page = Page(data=data, offset=offset, has_more=offset + limit < len(self.rows))
+        return PageResult(page, cursor_mode=False)
+
+
+def test_many_due_sessions_are_swept_with_list_pages_over_their_window() -> None:
+    book = _book_of_250_active()
     plan = book.plan(now=10)
     assert isinstance(plan, ListPlan)
-    assert plan.expected_pages == 3 and plan.max_pages is None
+    assert plan.max_pages is None
     # Creation times read from server rows: the window is exact (before is exclusive).
     assert plan.created_after == T0
     assert plan.created_before == T0 + timedelta(minutes=29, milliseconds=1)
@@ -100,6 +137,37 @@ def test_poll_budget_spaces_sweeps_by_their_cost() -> None:
     assert budget.delay(0) == 6.0  # 25 requests at 250/min
     budget.spend(25, started=6)
     assert budget.delay(6) == 6.0
+
+
+@pytest.mark.anyio
+async def test_a_list_sweep_of_the_window_takes_one_page_per_100_rows() -> None:
+    book = _book_of_250_active()
+    plan = book.plan(now=10)
+    assert isinstance(plan, ListPlan)
+    reader = _ListOnly([t.last for t in book.tracked.values() if t.last is not None])
+    typed: SessionReader = reader
+    sweeper = Sweeper(typed, PollBudget(500, 0.5), LoopWallClock(), random.Random(0))
+    run = SweepRun(sweeper, book, plan)
+    while not run.done:
+        await run.step()
+    assert reader.pages == 3  # ceil(250 / 100), and no GET (the reader refuses them)
+
+
+@pytest.mark.anyio
+async def test_poll_budget_is_a_rate_limiter_on_the_loop_clock() -> None:
+    budget: RateLimiter = PollBudget(per_minute=600, share=0.5)  # 5 requests/s
+    start = anyio.current_time()
+    assert await budget.acquire() == 0.0
+    assert await budget.acquire(5, "batch") == pytest.approx(0.2)  # the first one's slot
+    budget.penalize(10.0)  # a 429: hold all polling for 10 s from now
+    assert await budget.acquire() == pytest.approx(10.0)
+    assert anyio.current_time() - start == pytest.approx(10.2)
+    with anyio.move_on_after(0.1):  # cancelled while it waits: it spends nothing
+        await budget.acquire()
+    assert isinstance(budget, PollBudget)
+    assert budget.delay(anyio.current_time()) == pytest.approx(0.1)
+    budget.penalize(-1.0)  # a negative hold is no hold, and never shortens one
+    assert budget.delay(anyio.current_time()) == pytest.approx(0.1)
 
 
 def test_a_window_estimated_from_link_expiry_gets_a_margin_for_clock_skew() -> None:

@@ -97,7 +97,7 @@ async def test_a_derived_wait_joins_the_parent_watcher(zh: ZenHireClient, emu: E
         tg.start_soon(wait, fast, a.id)
         tg.start_soon(wait, zh, b.id)
         await anyio.sleep(30)
-        assert fast.sessions._shared is zh.sessions._shared
+        assert fast.sessions._waiting.shared is zh.sessions._waiting.shared is not None
         await zh.aclose()  # wakes every waiter of the shared watcher, the derived one too
     assert len(failures) == 2
 

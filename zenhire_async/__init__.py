@@ -10,8 +10,9 @@ from ._bulk_records import (
     export_links_csv,
     read_journal,
 )
+from ._poll_book import WatchState
+from ._poll_watch import SessionWatch
 from ._version import __version__
-from ._watch_book import WatchState
 from .client import DEFAULT_BASE_URL, ZenHireClient
 from .errors import (
     APIConnectionError,
@@ -60,7 +61,6 @@ from .models import (
     Transcript,
     TranscriptTurn,
 )
-from .watching import SessionWatch
 
 __all__ = [
     "DEFAULT_BASE_URL",

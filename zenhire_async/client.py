@@ -19,12 +19,12 @@ from ._http import DEFAULT_MAX_RESPONSE_BYTES, ClientSession, Transport, check_b
 from ._log_env import configure_from_env
 from ._network_env import ca_context, check_proxy, environment_proxy
 from ._pacing import RequestPacer
+from ._poll_budget import PollBudget
 from ._redact import redact_key
 from ._retry import RetryPolicy
 from .events import OnEvent
 from .models import JSONObject
 from .resources import Personas, Sessions
-from .watching import PollBudget
 
 __all__ = ["DEFAULT_BASE_URL", "ZenHireClient"]
 

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
-from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-import anyio
-
 from .. import _protocol as proto
 from .._bulk_job import CandidateInput, bulk_invite
 from .._bulk_job import OnProgress as OnBulkProgress
 from .._clock import LoopWallClock
-from .._events_dispatch import observed, observed_context
+from .._events_dispatch import EventDispatcher, observed, observed_context
 from .._http import StreamedBody, Transport
-from .._ids import canonical_id, same_id
+from .._ids import same_id
+from .._poll_book import WatchState
+from .._poll_budget import PollBudget
+from .._poll_policy import OnStatus
+from .._poll_service import Waiting
+from .._poll_watch import SessionWatch
 from .._recording import DEFAULT_CHUNK_SIZE, write_atomically
 from .._recording import OnProgress as OnDownloadProgress
-from .._validation import MetadataValue, require_id
-from .._watch_book import WatchBook, WatchState
+from .._validation import MetadataValue
 from ..errors import DecodeError
 from ..models import (
     BulkInviteReport,
@@ -36,23 +36,8 @@ from ..models import (
     Transcript,
 )
 from ..pagination import iterate_pages
-from ..polling import OnStatus
-from ..watching import PollBudget, SessionWatch, SharedWatcher, Sweeper, new_book
 
 __all__ = ["Sessions"]
-
-
-def _now() -> float:
-    try:
-        return anyio.current_time()
-    except RuntimeError:  # watch() built outside a running loop: start from zero
-        return 0.0
-
-
-# Link lifetimes of the sessions this client created last, for ``await_completion`` and
-# ``watch`` (exact expiry, and a known creation window). Bounded so that a 100,000-row bulk
-# invite does not keep them all: older ones are found by a bounded list walk instead.
-_KNOWN_EXPIRIES_MAX = 2_000
 
 
 class Sessions:
@@ -68,28 +53,16 @@ class Sessions:
     ) -> None:
         self._transport = transport
         self._clock = clock
-        self._budget = budget
-        # A derived client's (``with_options``) shares its home's state: link expiries,
-        # the jitter source and the watcher of every await_completion.
-        self._home: Sessions = self if home is None else home
-        self._rng: random.Random = random.Random() if home is None else home._rng
-        self._expiries: OrderedDict[str, datetime] = (
-            OrderedDict() if home is None else home._expiries
+        # A derived client's (``with_options``) waits share its home's state: link
+        # expiries, the jitter source and the watcher of every await_completion.
+        reader = _Reader(self)
+        self._waiting: Waiting = (
+            Waiting(reader, budget, clock) if home is None else home._waiting.derive(reader)
         )
-        self._shared_watcher: SharedWatcher | None = None
-
-    @property
-    def _shared(self) -> SharedWatcher | None:
-        """The watcher of every ``await_completion`` of this client and its derived ones."""
-        return self._home._shared_watcher
-
-    @_shared.setter
-    def _shared(self, watcher: SharedWatcher | None) -> None:
-        self._home._shared_watcher = watcher
 
     def _derive(self, transport: Transport) -> Sessions:
         """These sessions over another transport, sharing link expiries and the watcher."""
-        return Sessions(transport, self._clock, self._budget, home=self._home)
+        return Sessions(transport, self._clock, self._waiting.budget, home=self)
 
     # -- creating -------------------------------------------------------------------------
 
@@ -118,9 +91,7 @@ class Sessions:
         )
         response = await self._transport.send(spec)
         invite = proto.decode_invite(response.body, self._clock.now())
-        self._expiries[invite.id] = invite.expires_at
-        while len(self._expiries) > _KNOWN_EXPIRIES_MAX:
-            self._expiries.popitem(last=False)
+        self._waiting.remember_link(invite.id, invite.expires_at)
         return invite
 
     @observed("sessions.bulk_invite")
@@ -274,15 +245,8 @@ class Sessions:
         observation included. Concurrent waits on one client share one batched watcher, so
         a thousand of them cost what one :meth:`watch` of a thousand ids costs.
         """
-        proto.get_session(session_id)  # validate the id before waiting
-        if timeout is not None and timeout < 0:
-            raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
-        self._transport.check_usable()  # closed, or another loop: before any shared state
-        if self._shared is None:
-            self._shared = SharedWatcher(self._home._sweeper(), self._clock, WatchBook())
-        expires_at = self._expiries.get(session_id) or self._expiries.get(canonical_id(session_id))
-        return await self._shared.wait(
-            session_id, expires_at=expires_at, timeout=timeout, on_status=on_status
+        return await self._waiting.await_completion(
+            session_id, timeout=timeout, on_status=on_status
         )
 
     def watch(
@@ -297,17 +261,10 @@ class Sessions:
         and never more than the client's ``polling_share`` of the request rate. Pass a
         saved ``WatchState`` (from ``.state()``) to resume in a new process.
         """
-        if not isinstance(session_ids, WatchState | str):  # a str: new_book's TypeError
-            session_ids = [require_id("session_id", sid) for sid in session_ids]
-        book = new_book(session_ids, known_expiry=self._expiries.get, now=_now())
-        return SessionWatch(self._sweeper(), book, self._clock, timeout)
-
-    def _sweeper(self) -> Sweeper:
-        return Sweeper(self, self._budget, self._clock, self._rng)
+        return self._waiting.watch(session_ids, timeout=timeout)
 
     def _close(self) -> None:
-        if self._shared is not None:
-            self._shared.close()
+        self._waiting.close()
 
     # -- results --------------------------------------------------------------------------
 
@@ -366,3 +323,31 @@ class Sessions:
             )
 
         return await self._transport.fetch_streamed(spec, save)
+
+
+class _Reader:
+    """The sessions as waiting reads them (a :class:`~zenhire_async._poll_sweep.SessionReader`)."""
+
+    __slots__ = ("_sessions",)
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
+    @property
+    def events(self) -> EventDispatcher | None:
+        """The client's event dispatcher (``None`` when no hook listens)."""
+        return self._sessions._transport.events
+
+    def check_usable(self) -> None:
+        """Raise ``RuntimeError`` when the client is closed or belongs to another loop."""
+        self._sessions._transport.check_usable()
+
+    async def get(self, session_id: str) -> SessionDetail:
+        """``sessions.get``, observed like a caller's."""
+        return await self._sessions.get(session_id)
+
+    async def page(
+        self, filters: proto.SessionFilters, limit: int, offset: int, cursor: str | None
+    ) -> proto.PageResult[SessionSummary]:
+        """One page of ``sessions.list``, observed like a caller's."""
+        return await self._sessions._page(filters, limit, offset, cursor)

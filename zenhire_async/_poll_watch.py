@@ -4,13 +4,14 @@ Theory of operation. There are no webhooks, and every poll spends the key's budg
 requests/minute, shared with invites and user calls). So waiting is batched, shared and
 paced:
 
-* A :class:`~zenhire_async._watch_book.WatchBook` holds what is known of each watched session
+* A :class:`~zenhire_async._poll_book.WatchBook` holds what is known of each watched session
   and plans each *sweep*: one GET per due session when few are due, else list pages over the
   creation window of all pending sessions (about ``ceil(rows / 100)`` requests for all).
 * A :class:`Sweeper` carries out plans. Before each sweep it asks the client's
-  :class:`PollBudget` for a slot: polling may use only ``polling_share`` of the client's
-  per-minute rate (half by default), so a sweep that costs *n* requests is followed by a
-  pause of at least ``n * 60 / (share * rate)`` seconds. Transient failures (network, 5xx,
+  :class:`~zenhire_async._poll_budget.PollBudget` for a slot: polling may use only
+  ``polling_share`` of the client's per-minute rate (half by default), so a sweep that
+  costs *n* requests is followed by a pause of at least ``n * 60 / (share * rate)``
+  seconds. Transient failures (network, 5xx,
   429) delay a sweep, with backoff or for ``Retry-After``; they never lose a transition,
   because the next sweep reads the current state again.
 * A ``timeout`` is a deadline. Sleeps end at it, and the sweep step in flight is cut at it
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -47,12 +48,13 @@ import anyio
 
 from ._clock import LoopWallClock
 from ._ids import canonical_id
-from ._sweep import PollBudget, Sweeper, SweepResult, SweepRun
-from ._watch_book import WatchBook, WatchState, restore
+from ._poll_book import WatchBook, WatchState, restore
+from ._poll_policy import OnStatus, check_wait_timeout
+from ._poll_sweep import Sweeper, SweepResult, SweepRun
 from .errors import LinkExpiredError, WaitTimeout
 from .models import SessionDetail, SessionSummary
 
-__all__ = ["PollBudget", "SessionWatch", "SharedWatcher", "Sweeper", "new_book"]
+__all__ = ["SessionWatch", "SharedWatcher", "new_book"]
 
 
 class SessionWatch:
@@ -68,8 +70,7 @@ class SessionWatch:
     def __init__(
         self, sweeper: Sweeper, book: WatchBook, clock: LoopWallClock, timeout: float | None
     ) -> None:
-        if timeout is not None and timeout < 0:
-            raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
+        check_wait_timeout(timeout)
         self._sweeper = sweeper
         self._book = book
         self._clock = clock
@@ -141,9 +142,6 @@ class SessionWatch:
         return self._queue.popleft()
 
 
-OnChange = Callable[[SessionSummary], Awaitable[None] | None]
-
-
 @dataclass(slots=True, eq=False)
 class _Waiter:
     session_id: str
@@ -199,7 +197,7 @@ class SharedWatcher:
         *,
         expires_at: datetime | None,
         timeout: float | None,
-        on_status: OnChange | None,
+        on_status: OnStatus | None,
     ) -> SessionDetail:
         """Wait until ``session_id`` is terminal; return its detail.
 

@@ -4,14 +4,13 @@ Theory of operation. :class:`Sweeper` decides *when* (the book's next due time, 
 expiries, the polling budget, and backoff after a transient failure) and starts a
 :class:`SweepRun` carrying out the book's plan: list pages over the creation window, then
 GETs for what the list could not refresh, a page or a batch per :meth:`SweepRun.step`.
-:class:`PollBudget` is the client-wide schedule that keeps all polling within
-``polling_share`` of the request rate: every request a run sends (list page, GET, a
-waiter's final detail GET) pushes the next free slot ``1 / (share × rate)`` later, as it is
-sent. A step takes a ``deadline`` and is cut there, keeping what it learnt for
-:meth:`SweepRun.take`. A GET answer naming another session, or none, is that session's
-error. A transient failure (network, 5xx, 429) ends a run early and
-delays the next by backoff or ``Retry-After``; the next sweep reads the current state again,
-so nothing is lost.
+The client-wide :class:`~zenhire_async._poll_budget.PollBudget` keeps all polling
+within ``polling_share`` of the request rate: every request a run sends (list page, GET, a
+waiter's final detail GET) is charged to it as it is sent. A step takes a ``deadline`` and
+is cut there, keeping what it learnt for :meth:`SweepRun.take`. A GET answer naming
+another session, or none, is that session's error. A transient failure (network, 5xx,
+429) ends a run early and delays the next by backoff or ``Retry-After``; the next sweep
+reads the current state again, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -20,16 +19,18 @@ import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 import msgspec
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._events_dispatch import EventDispatcher
 from ._ids import canonical_id
+from ._poll_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
+from ._poll_budget import PollBudget
 from ._retry import TRANSIENT_ERRORS, failure_backoff
-from ._watch_book import PAGE_SIZE, GetPlan, ListPlan, WatchBook
 from .errors import (
     DecodeError,
     NotFoundError,
@@ -38,30 +39,32 @@ from .errors import (
 from .models import SessionDetail, SessionSummary
 from .pagination import PageWalker
 
-if TYPE_CHECKING:
-    from .resources.sessions import Sessions
-
-__all__ = ["PollBudget", "SweepResult", "SweepRun", "Sweeper"]
+__all__ = ["SessionReader", "SweepResult", "SweepRun", "Sweeper"]
 
 _MAX_GETS_AT_ONCE = 8
 
 
-class PollBudget:
-    """The share of a client's request rate that polling may use, as a schedule of slots."""
+class SessionReader(Protocol):
+    """What waiting reads sessions through (``client.sessions`` passes one in)."""
 
-    def __init__(self, per_minute: int, share: float) -> None:
-        if not 0 < share <= 1:
-            raise ValueError(f"polling_share must be in (0, 1], got {share!r}")
-        self.per_second = per_minute * share / 60.0
-        self._next_free = -math.inf
+    @property
+    def events(self) -> EventDispatcher | None:
+        """Where status changes are reported (``None`` when no hook listens)."""
+        ...
 
-    def delay(self, now: float) -> float:
-        """Seconds to wait before polling may send again."""
-        return max(0.0, self._next_free - now)
+    def check_usable(self) -> None:
+        """Raise ``RuntimeError`` when the client is closed or belongs to another loop."""
+        ...
 
-    def spend(self, requests: int, started: float) -> None:
-        """Record a sweep of ``requests`` that started at ``started``."""
-        self._next_free = max(self._next_free, started) + requests / self.per_second
+    async def get(self, session_id: str) -> SessionDetail:
+        """One session (an answer naming another one is a ``DecodeError``)."""
+        ...
+
+    async def page(
+        self, filters: proto.SessionFilters, limit: int, offset: int, cursor: str | None
+    ) -> proto.PageResult[SessionSummary]:
+        """One page of the session list, newest first."""
+        ...
 
 
 @dataclass(slots=True)
@@ -72,7 +75,6 @@ class SweepResult:
     changes: list[SessionSummary] = field(default_factory=list)
     errors: dict[str, ZenHireError] = field(default_factory=dict)
     details: list[SessionDetail] = field(default_factory=list)
-    requests: int = 0
     transient: ZenHireError | None = None
 
 
@@ -80,9 +82,9 @@ class Sweeper:
     """Starts sweeps for a book and keeps the polling budget and failure backoff."""
 
     def __init__(
-        self, sessions: Sessions, budget: PollBudget, clock: LoopWallClock, rng: random.Random
+        self, reader: SessionReader, budget: PollBudget, clock: LoopWallClock, rng: random.Random
     ) -> None:
-        self._sessions = sessions
+        self.reader = reader
         self._budget = budget
         self._clock = clock
         self._rng = rng
@@ -91,7 +93,7 @@ class Sweeper:
 
     def check_usable(self) -> None:
         """Raise ``RuntimeError`` when the client is closed or belongs to another loop."""
-        self._sessions._transport.check_usable()
+        self.reader.check_usable()
 
     def next_wake(self, book: WatchBook) -> float | None:
         """When the next sweep (or expiry) is due for ``book``; ``None``: nothing pending."""
@@ -113,7 +115,7 @@ class Sweeper:
         """Start the sweep that is due now (``None`` when nothing is due)."""
         started = anyio.current_time()
         plan = book.plan(started)
-        return None if plan is None else SweepRun(self, book, plan, started)
+        return None if plan is None else SweepRun(self, book, plan)
 
     def begin_details(self, book: WatchBook, ids: list[str]) -> SweepRun:
         """Start a run fetching the detail of sessions seen terminal on a list row.
@@ -121,12 +123,12 @@ class Sweeper:
         At most one batch (:data:`_MAX_GETS_AT_ONCE`) per run, so that the budget paces
         detail fetches like any sweep instead of letting a thousand go at once.
         """
-        return SweepRun(self, book, GetPlan(tuple(ids[:_MAX_GETS_AT_ONCE])), anyio.current_time())
+        return SweepRun(self, book, GetPlan(tuple(ids[:_MAX_GETS_AT_ONCE])))
 
     def _spend(self, requests: int) -> None:
         self._budget.spend(requests, anyio.current_time())
 
-    def _finished(self, run: SweepRun, failure: ZenHireError | None) -> None:
+    def _finished(self, failure: ZenHireError | None) -> None:
         if failure is None:
             self._failures = 0
             return
@@ -148,11 +150,9 @@ class SweepRun:
     sent, answered or not.
     """
 
-    def __init__(self, sweeper: Sweeper, book: WatchBook, plan: GetPlan | ListPlan, started: float):
+    def __init__(self, sweeper: Sweeper, book: WatchBook, plan: GetPlan | ListPlan) -> None:
         self._sweeper = sweeper
         self._book = book
-        self.started = started
-        self.requests = 0
         self.done = False
         self._plan = plan
         self._learnt = SweepResult()
@@ -165,10 +165,10 @@ class SweepRun:
             filters = proto.SessionFilters.build(
                 created_after=plan.created_after, created_before=plan.created_before
             )
-            sessions = sweeper._sessions
+            reader = sweeper.reader
 
             async def fetch(offset: int, cursor: str | None) -> proto.PageResult[SessionSummary]:
-                return await sessions._page(filters, PAGE_SIZE, offset, cursor)
+                return await reader.page(filters, PAGE_SIZE, offset, cursor)
 
             self._walker = PageWalker(fetch, page_size=PAGE_SIZE)
 
@@ -199,15 +199,10 @@ class SweepRun:
         """End the run here."""
         if not self.done:
             self.done = True
-            self._sweeper._finished(self, failure)
-
-    def _charge(self, requests: int) -> None:
-        self.requests += requests
-        self._learnt.requests += requests
-        self._sweeper._spend(requests)
+            self._sweeper._finished(failure)
 
     async def _list_step(self, walker: PageWalker[SessionSummary]) -> None:
-        self._charge(1)
+        self._sweeper._spend(1)
         tracked = self._book.tracked
         page = await walker.next_page()
         now = anyio.current_time()  # once per page, not per row
@@ -229,7 +224,7 @@ class SweepRun:
 
     async def _get_step(self) -> None:
         batch = [self._gets.popleft() for _ in range(min(_MAX_GETS_AT_ONCE, len(self._gets)))]
-        self._charge(len(batch))
+        self._sweeper._spend(len(batch))
         learnt = self._learnt
         answered: set[str] = set()
         failure: Exception | None = None
@@ -237,7 +232,7 @@ class SweepRun:
         async def one(session_id: str) -> None:
             nonlocal failure
             try:
-                row = await self._sweeper._sessions.get(session_id)
+                row = await self._sweeper.reader.get(session_id)
             except (NotFoundError, DecodeError) as error:
                 # No such session, or an answer naming another one: this session's outcome.
                 learnt.errors[session_id] = error
@@ -278,7 +273,7 @@ class SweepRun:
         change = self._book.observe(row, now, self._sweeper._rng.random())
         if change is not None:
             self._learnt.changes.append(change)
-            events = self._sweeper._sessions._transport.events
+            events = self._sweeper.reader.events
             if events is not None and entry is not None:
                 in_old = None if old is None else now - since
                 events.status_changed(row.id, old, row.status, in_old, entry.polls)

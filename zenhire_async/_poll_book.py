@@ -32,8 +32,8 @@ from datetime import datetime, timedelta
 import msgspec
 
 from ._datetimes import shift
+from ._poll_policy import PollCadence
 from .models import DEFAULT_LINK_LIFETIME, TERMINAL_STATUSES, SessionStatus, SessionSummary
-from .polling import PollCadence
 
 __all__ = ["GetPlan", "ListPlan", "Tracked", "WatchBook", "WatchState", "status_rank"]
 
@@ -97,11 +97,6 @@ class GetPlan:
 
     ids: tuple[str, ...]
 
-    @property
-    def cost(self) -> int:
-        """Requests this plan sends."""
-        return len(self.ids)
-
 
 @dataclass(frozen=True, slots=True)
 class ListPlan:
@@ -113,13 +108,7 @@ class ListPlan:
 
     created_after: datetime | None
     created_before: datetime | None
-    expected_pages: int
     max_pages: int | None = None
-
-    @property
-    def cost(self) -> int:
-        """Requests this plan is expected to send."""
-        return self.expected_pages
 
 
 class _SessionState(msgspec.Struct, frozen=True, kw_only=True):
@@ -317,7 +306,7 @@ class WatchBook:
         unknown = [t for t in due if t.created_at is None and t.list_visible]
         if len(unknown) > PAGE_SIZE:
             pages = math.ceil(len(unknown) / PAGE_SIZE) + 2
-            return ListPlan(None, None, expected_pages=pages, max_pages=pages)
+            return ListPlan(None, None, max_pages=pages)
         listable = [t for t in pending if t.list_visible and t.created_at is not None]
         window = _window(listable)
         if window is None:
@@ -326,7 +315,7 @@ class WatchBook:
         pages = max(1, math.ceil(rows / PAGE_SIZE))
         gets_instead = [t for t in due if not t.list_visible or t.created_at is None]
         if pages + len(gets_instead) < len(due):
-            return ListPlan(window[0], window[1], expected_pages=pages)
+            return ListPlan(window[0], window[1])
         return GetPlan(tuple(t.id for t in due))
 
     def due_after_list(self, now: float, seen: set[str], plan: ListPlan) -> list[str]:
@@ -376,7 +365,7 @@ def _window(entries: Iterable[Tracked]) -> tuple[datetime, datetime] | None:
     return after, shift(max(times), EXACT_MARGIN if exact else WINDOW_MARGIN)
 
 
-def restore(book: WatchBook, state: WatchState, now: float) -> Mapping[str, Tracked]:
+def restore(book: WatchBook, state: WatchState, now: float) -> None:
     """Load a saved snapshot into ``book``; terminal and expired sessions stay done."""
     for saved in state.sessions:
         book.track(saved.id, expires_at=saved.expires_at, now=now)
@@ -388,4 +377,3 @@ def restore(book: WatchBook, state: WatchState, now: float) -> Mapping[str, Trac
             entry.status = saved.status
             entry.expired = saved.expired
             book._finish(entry)
-    return book.tracked

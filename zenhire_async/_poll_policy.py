@@ -10,27 +10,32 @@ status-aware and lives in one pure function, :meth:`PollCadence.delay`:
   15 s at first, slowing to every 5 minutes);
 * every delay is jittered so that many waiters do not poll in lock-step.
 
-A session still ``initiated`` after its link expired will never move (:func:`link_expiry`).
-The watchers in :mod:`zenhire_async.watching` apply this cadence per session and batch the
-requests it asks for.
+A session still ``initiated`` after its link expired will never move
+(:meth:`~zenhire_async._poll_book.Tracked.link_expiry`). The watchers in
+:mod:`zenhire_async._poll_watch` apply this cadence per session and batch the requests it
+asks for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from ._datetimes import shift
-from .models import DEFAULT_LINK_LIFETIME, SessionStatus, SessionSummary
+from .models import SessionStatus, SessionSummary
 
-__all__ = ["OnStatus", "PollCadence", "link_expiry"]
+__all__ = ["OnStatus", "PollCadence", "check_wait_timeout"]
 
 OnStatus = Callable[[SessionSummary], Awaitable[None] | None]
 """Called with the session on every status change (the first observation included).
 
 It receives a :class:`SessionSummary` (a :class:`SessionDetail` is one too): waits that
 share a batched watcher learn of changes from list rows."""
+
+
+def check_wait_timeout(timeout: float | None) -> None:
+    """``ValueError`` unless a wait's ``timeout`` is ``None`` or non-negative."""
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be non-negative or None, got {timeout!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +61,3 @@ class PollCadence:
         else:
             base = self.active
         return base * (1 + self.jitter * (2 * rand - 1))
-
-
-def link_expiry(session: SessionSummary, known: datetime | None) -> datetime:
-    """When the session's unused link stops working: as received at creation, else +7 days."""
-    return known if known is not None else shift(session.created_at, DEFAULT_LINK_LIFETIME)
