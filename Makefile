@@ -8,7 +8,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# pytest-xdist workers for `make pytest` (PYTEST_WORKERS=0 runs in one process)
+# pytest-xdist workers for `make pytest` (PYTEST_WORKERS=0 runs in one process); tests are
+# dealt out one at a time (--maxschedchunk=1) so the long ones, collected first, spread out
 PYTEST_WORKERS ?= auto
 
 .PHONY: install demo test test-all flake-check lint typecheck pytest bench bench-quick clean
@@ -35,7 +36,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict zenhire_async examples tests
 
 pytest: $(STAMP)
-	PYTHONASYNCIODEBUG=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+	PYTHONASYNCIODEBUG=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxschedchunk=1
 
 test: lint typecheck pytest
 

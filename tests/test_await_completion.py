@@ -76,6 +76,7 @@ async def test_timeout_carries_the_last_session(zh: ZenHireClient, emu: Emulator
     assert isinstance(info.value, TimeoutError)
 
 
+@pytest.mark.slow
 async def test_link_expiry_ends_the_wait(zh: ZenHireClient, emu: Emulator) -> None:
     session_id = await _invite(zh)
     started = anyio.current_time()
@@ -89,6 +90,7 @@ async def test_link_expiry_ends_the_wait(zh: ZenHireClient, emu: Emulator) -> No
     assert emu.request_counts["GET /sessions/{id}"] < 2_100
 
 
+@pytest.mark.slow
 async def test_expiry_of_a_session_this_client_did_not_create(emu: Emulator) -> None:
     async with ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as creator:
         session_id = await _invite(creator)

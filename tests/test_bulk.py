@@ -151,6 +151,7 @@ async def test_bad_rows_and_duplicates_are_reported_not_fatal(
     assert [(r.candidate_ref, r.code, r.index) for r in failed] == codes
 
 
+@pytest.mark.slow
 async def test_ten_percent_faults_of_every_kind_lose_no_link(
     zh: ZenHireClient, emu: Emulator, persona_id: str, tmp_path: Path
 ) -> None:
@@ -287,6 +288,7 @@ async def test_fatal_402_stops_cleanly_with_a_partial_report(
     check_job_invariants(emu, journal, wanted)
 
 
+@pytest.mark.slow
 async def test_a_cancelled_job_resumes_without_loss(
     zh: ZenHireClient, emu: Emulator, persona_id: str, tmp_path: Path
 ) -> None:

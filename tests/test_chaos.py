@@ -72,7 +72,7 @@ from zenhire_async import (
 )
 from zenhire_async.testing import Emulator, Simulation
 
-pytestmark = [pytest.mark.anyio, pytest.mark.chaos]
+pytestmark = [pytest.mark.anyio, pytest.mark.chaos, pytest.mark.slow]
 
 ROWS = int(os.environ.get("ZENHIRE_CHAOS_ROWS", "300"))
 RATE_PER_KIND = 0.165 / len(ALL_FAULTS)

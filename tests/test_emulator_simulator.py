@@ -45,6 +45,7 @@ async def test_a_link_that_never_reached_the_client_is_never_opened() -> None:
         assert emu.session(orphan)["status"] == "initiated"
 
 
+@pytest.mark.slow
 async def test_ten_thousand_sessions_two_virtual_hours() -> None:
     sim = Simulation(open_delay=(5, 600), duration=(60, 900), fail_probability=0.1)
     async with (

@@ -403,6 +403,7 @@ def _depth(value: object) -> int:
     return 0
 
 
+@pytest.mark.slow
 @given(message=st.text(max_size=5_000), details=st.dictionaries(st.text(max_size=5), _json))
 def test_an_api_error_keeps_whatever_the_server_said_bounded(
     message: str, details: dict[str, Any]

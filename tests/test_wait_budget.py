@@ -20,6 +20,7 @@ RATE = 600  # requests/min; the polling share is half of it: 5 requests/s
 SHARE_PER_SECOND = RATE * 0.5 / 60
 
 
+@pytest.mark.slow
 async def test_concurrent_waits_stay_within_the_polling_share() -> None:
     async with Emulator() as emu:
         persona = emu.create_persona("Engineer", "en")

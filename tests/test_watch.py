@@ -31,6 +31,7 @@ def polling_requests(emu: Emulator) -> int:
     return emu.request_counts["GET /sessions"] + emu.request_counts["GET /sessions/{id}"]
 
 
+@pytest.mark.slow
 async def test_two_thousand_sessions_every_terminal_status_exactly_once() -> None:
     async with Emulator(simulation=FAST, seed=11) as emu, client(emu) as zh:
         persona = emu.create_persona("Engineer", "en")
@@ -55,6 +56,7 @@ async def test_two_thousand_sessions_every_terminal_status_exactly_once() -> Non
         assert emu.request_counts["GET /sessions"] > 0  # list sweeps did the work
 
 
+@pytest.mark.slow
 async def test_sessions_this_client_created_are_swept_over_their_window() -> None:
     async with Emulator(simulation=FAST, seed=3) as emu, client(emu) as zh:
         persona = await zh.personas.create("Engineer", "en")
@@ -136,6 +138,7 @@ async def test_statuses_never_go_backwards_under_a_stale_replica(emu: Emulator) 
         assert emu.faults.injected["stale_read"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["500", "502_html", "503", "reset", "429", "truncated"])
 async def test_faults_delay_but_never_lose_or_duplicate_a_transition(kind: FaultKind) -> None:
     async with Emulator(simulation=FAST, seed=5) as emu, client(emu, max_retries=1) as zh:
@@ -151,6 +154,7 @@ async def test_faults_delay_but_never_lose_or_duplicate_a_transition(kind: Fault
         assert emu.faults.injected[kind] > 0
 
 
+@pytest.mark.slow
 async def test_expired_links_end_the_watch_quietly(zh: ZenHireClient, emu: Emulator) -> None:
     persona = emu.create_persona("Engineer", "en")
     never, done = (emu.create_session(persona, consent_mode="explicit") for _ in range(2))
@@ -236,6 +240,7 @@ async def _waits(emu: Emulator, ids: list[str], zh: ZenHireClient) -> dict[str, 
     return results
 
 
+@pytest.mark.slow
 async def test_500_awaiters_cost_what_one_watch_costs() -> None:
     async def cost(use_watch: bool) -> tuple[int, dict[str, str]]:
         async with Emulator(simulation=FAST, seed=21) as emu, client(emu) as zh:
@@ -309,6 +314,7 @@ async def test_two_awaiters_of_one_session_both_get_every_change(
     assert seen[1] == seen[2] == ["initiated", "active", "completed"]
 
 
+@pytest.mark.slow
 async def test_awaiter_expiry_and_timeout_are_per_waiter(zh: ZenHireClient, emu: Emulator) -> None:
     persona = emu.create_persona("Engineer", "en")
     quick, slow = (emu.create_session(persona, consent_mode="explicit") for _ in range(2))
