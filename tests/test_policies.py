@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from zenhire_async.polling import PollCadence
 
 from zenhire_async import APIConnectionError, APIError, APITimeoutError
 from zenhire_async._pacing import RequestPacer
+from zenhire_async._poll_policy import PollCadence
 from zenhire_async._retry import RetryPolicy
 
 policy = RetryPolicy(max_retries=3, base_delay=0.5, max_delay=8.0)
