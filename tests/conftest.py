@@ -6,10 +6,18 @@ and polling sleeps cost nothing while the client runs with its real defaults. Th
 (``run_in_executor``, ``asyncio.to_thread``, ``anyio.to_thread``: journal writes, recording
 downloads) is waited for, never jumped over. Tests that wait for a child process are marked
 ``real_time``: a process is the one thing the virtual loop cannot see.
+
+Asyncio debug mode (``PYTHONASYNCIODEBUG=1`` in CI) records the whole call stack at every
+future, task and callback created, and aiohttp does the same for each request. Under pytest
+two thirds of that stack are pytest's own frames, so tests marked ``slow`` run their
+virtual-time loop on a fresh thread (:class:`_ShallowStackLoop`): the same loop and the same
+debug checks, with stacks a third as deep to capture. They are also scheduled first, so that
+no xdist worker is left running a long test alone at the end.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +27,7 @@ from emulator_support import Api
 from fuzz_support import CANCELLATION_POINTS, FUZZED, PROFILE
 
 from zenhire_async import ZenHireClient
-from zenhire_async.testing import Emulator, virtual_time_loop_factory
+from zenhire_async.testing import Emulator, VirtualTimeEventLoop, virtual_time_loop_factory
 
 pytest_plugins = ("pytester",)
 
@@ -77,11 +85,41 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
 
 
+class _ShallowStackLoop(VirtualTimeEventLoop):
+    """A virtual-time loop that runs on a fresh thread each time it is run.
+
+    The calling thread waits for it; between runs the loop is idle, as on the calling
+    thread. A fresh thread's stack holds only the loop's own frames, which is what debug
+    mode captures. Signal handlers need the main thread, so tests that use them stay off it.
+    """
+
+    def run_until_complete(self, future: Any) -> Any:
+        """Run the loop until ``future`` is done, on a new thread; return its result."""
+        outcome: list[Any] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, super(_ShallowStackLoop, self).run_until_complete(future)))
+            except BaseException as exc:
+                outcome.append((False, exc))
+
+        thread = threading.Thread(target=run, name="zenhire-test-loop", daemon=True)
+        thread.start()
+        thread.join()
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+
 @pytest.fixture
 def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """asyncio, on virtual time unless the test is marked ``real_time``."""
+    """asyncio, on virtual time unless the test is marked ``real_time`` (on a fresh thread
+    when it is marked ``slow``)."""
     if request.node.get_closest_marker("real_time"):
         return ("asyncio", {})
+    if request.node.get_closest_marker("slow"):
+        return ("asyncio", {"loop_factory": _ShallowStackLoop})
     return ("asyncio", {"loop_factory": virtual_time_loop_factory})
 
 
