@@ -15,12 +15,14 @@ the link of. Three things make a bulk invite safe anyway:
    first line) and ``zh_row`` (a hash of ``candidate_ref``; see ``_bulk_rowkeys``), counted
    against the contract's metadata limits. Listing sessions by that marker finds every
    session the job ever created for a row, whether or not its answer arrived.
-3. **Reconciling**: after an ambiguous failure (timeout, reset, 5xx or an unreadable answer
-   after the request was sent), and on resume for every row with an unanswered attempt, the
-   row's sessions are listed by marker. As we hold no link for the row, each one found is an
-   *orphan*: it is journaled as such (it stays ``initiated``, is never started, never
-   charged) and a fresh session is created. Rows that went through this are listed once more
-   when the job ends, to catch a create the server carried out after we looked.
+3. **Reconciling**: after an ambiguous failure (timeout, reset or 5xx after the request was
+   sent), and on resume for every row with an unanswered attempt, the row's sessions are
+   listed by marker. As we hold no link for the row, each one found is an *orphan*: it is
+   journaled as such (it stays ``initiated``, is never started, never charged) and a fresh
+   session is created. Rows that went through this are listed once more when the job ends,
+   to catch a create the server carried out after we looked. A 2xx answer we cannot read
+   is different: the server acted, and a retry would make one more session, so the row's
+   session is journaled as an orphan and the row fails.
 
 Flow (this module): the caller's task reads the input (an iterable or async iterable, never
 materialised), checks each row (limits, duplicate refs, already created) and sends the ones

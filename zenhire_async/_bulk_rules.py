@@ -148,7 +148,7 @@ def judge(error: ZenHireError) -> Verdict:
             return Verdict.REFUSED
         if 400 <= error.status < 500:
             return Verdict.REJECTED
-    return Verdict.AMBIGUOUS  # 5xx, a redirect, a 2xx body we could not read
+    return Verdict.AMBIGUOUS  # 5xx, a redirect: the session may exist
 
 
 def failure_code(error: ZenHireError) -> str:
