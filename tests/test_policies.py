@@ -84,7 +84,7 @@ def test_pacer_arithmetic_keeps_any_minute_under_the_limit() -> None:
         if wait > 0:
             now += wait
             continue
-        pacer._tokens = max(0.0, pacer._tokens - 1)
+        pacer.take()
         taken.append(now)
     for start in taken:
         in_window = sum(1 for t in taken if start <= t < start + 60)
@@ -94,8 +94,7 @@ def test_pacer_arithmetic_keeps_any_minute_under_the_limit() -> None:
 def test_pacer_pause_holds_every_token() -> None:
     pacer = RequestPacer(60, burst=10)
     assert pacer.wait_time(0.0) == 0
-    pacer._paused_until = 30.0
-    pacer._tokens = 0.0
+    pacer.hold(0.0, 30.0)
     assert pacer.wait_time(0.0) == pytest.approx(30 + 60 / 50)
 
 

@@ -75,7 +75,7 @@ class RequestPacer:
         if cost != 1 and not 1 <= cost <= self.burst:  # more than burst would never come
             raise ValueError(f"cost must be from 1 to burst={self.burst}, got {cost!r}")
         if not self._lock.locked() and self.wait_time(asyncio.get_running_loop().time(), cost) <= 0:
-            self._tokens = max(0.0, self._tokens - cost)
+            self.take(cost)
             return 0.0
         started = anyio.current_time()
         waited = self._lock.locked()  # queued behind a waiter: a wait for tokens too
@@ -86,12 +86,19 @@ class RequestPacer:
                     break
                 waited = True
                 await anyio.sleep(delay)
-            self._tokens = max(0.0, self._tokens - cost)
+            self.take(cost)
         return anyio.current_time() - started if waited else 0.0
+
+    def take(self, cost: int = 1) -> None:
+        """Take ``cost`` tokens that :meth:`wait_time` just said are there (no clock, no lock)."""
+        self._tokens = max(0.0, self._tokens - cost)
+
+    def hold(self, now: float, seconds: float) -> None:
+        """Hold every token for ``seconds`` from ``now``, emptying the bucket (no clock)."""
+        self._refill(now)
+        self._paused_until = max(self._paused_until, now + max(0.0, seconds))
+        self._tokens = 0.0
 
     def penalize(self, retry_after: float) -> None:
         """Hold every request for ``retry_after`` seconds from now (a 429's ``Retry-After``)."""
-        now = anyio.current_time()
-        self._refill(now)
-        self._paused_until = max(self._paused_until, now + max(0.0, retry_after))
-        self._tokens = 0.0
+        self.hold(anyio.current_time(), retry_after)
