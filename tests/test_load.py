@@ -74,6 +74,7 @@ async def test_ten_thousand_concurrent_gets_through_one_client(
         persona = emu.create_persona()
         ids = [emu.create_session(persona, candidate_ref=f"c{i}") for i in range(SESSIONS)]
         emu.reset_counts()
+        made_before = emu._server.connections.made
         results: list[SessionDetail | None] = [None] * CALLS
 
         async def one(i: int) -> None:
@@ -95,7 +96,10 @@ async def test_ten_thousand_concurrent_gets_through_one_client(
         assert emu.request_counts == {"GET /sessions/{id}": CALLS}  # no error, no retry
         assert emu.faults.injected.total() == 0
         # The pool was used to its limit and never beyond it.
-        assert emu.peak_connections == MAX_CONNECTIONS
+        made = emu._server.connections.made - made_before
+        # ``made`` tells a client that opened too many (made == peak) from connections that
+        # were replaced and counted open twice for a moment (made > peak) on a loaded machine.
+        assert emu.peak_connections == MAX_CONNECTIONS, f"connections made: {made}"
         debug = asyncio.get_running_loop().get_debug()
         assert growth < (DEBUG_MEMORY_BOUND if debug else MEMORY_BOUND)
     assert emu.open_connections == 0  # closing the client closed every connection

@@ -26,6 +26,7 @@ class ConnectionCounter:
     def __init__(self) -> None:
         self.open = 0
         self.peak = 0
+        self.made = 0  # every connection ever accepted: tells a reopened one from a new one
 
     def attach(self, runner: web.AppRunner) -> None:
         """Count the connections of ``runner``'s server (after ``setup()``)."""
@@ -35,6 +36,7 @@ class ConnectionCounter:
 
         def connection_made(handler: Any, transport: asyncio.Transport) -> None:
             made(handler, transport)
+            self.made += 1
             self.open += 1
             self.peak = max(self.peak, self.open)
 
