@@ -5,17 +5,42 @@ today: the client's request pacer (every request, ``_pacing``) and the polling s
 waiting may use (``PollBudget``); a shared budget across processes implements the same
 protocol. Callers name the ``priority`` of what they ask for: ``"interactive"`` (a call a
 person or a web request waits on) or ``"batch"`` (bulk jobs, polling), so that a budget can
-keep a reserve for interactive calls.
+keep a reserve for interactive calls: batch never takes the last ``interactive_reserve``
+(:data:`DEFAULT_INTERACTIVE_RESERVE`) of the budget.
 """
 
 from __future__ import annotations
 
 from typing import Literal, Protocol
 
-__all__ = ["Priority", "RateLimiter"]
+__all__ = [
+    "DEFAULT_INTERACTIVE_RESERVE",
+    "PRIORITIES",
+    "Priority",
+    "RateLimiter",
+    "check_priority",
+    "priority_error",
+]
 
 Priority = Literal["interactive", "batch"]
 """Who is waiting: a person (``"interactive"``) or a job that can wait (``"batch"``)."""
+
+PRIORITIES: tuple[Priority, ...] = ("interactive", "batch")
+
+DEFAULT_INTERACTIVE_RESERVE = 0.2
+"""The share of the budget that batch callers leave to interactive ones."""
+
+
+def check_priority(priority: object) -> Priority:
+    """``priority`` if it is one of :data:`PRIORITIES`, else ``ValueError``."""
+    if not isinstance(priority, str) or priority not in PRIORITIES:
+        raise priority_error(priority)
+    return priority
+
+
+def priority_error(priority: object) -> ValueError:
+    """The error for a ``priority`` that is not one of :data:`PRIORITIES`."""
+    return ValueError(f"priority must be 'interactive' or 'batch', got {priority!r}")
 
 
 class RateLimiter(Protocol):
