@@ -214,9 +214,9 @@ class EventDispatcher:
         """After attempt ``attempt`` failed with ``error``, the next follows in ``delay``."""
         self.emit(RetryScheduled(_CALL_ID.get(), attempt, delay, type(error).__name__, self.now()))
 
-    def pacing_waited(self, seconds: float) -> None:
-        """The rate limiter held the current request back for ``seconds``."""
-        self.emit(PacingWaited(seconds, "interactive", self.now()))
+    def pacing_waited(self, seconds: float, priority: str) -> None:
+        """The rate limiter held the current request (of ``priority``) back for ``seconds``."""
+        self.emit(PacingWaited(seconds, priority, self.now()))
 
     def status_changed(
         self,

@@ -20,6 +20,7 @@ from ._log_env import configure_from_env
 from ._network_env import ca_context, check_proxy, environment_proxy
 from ._pacing import RequestPacer
 from ._poll_budget import PollBudget
+from ._rate_limit import Priority, check_priority
 from ._redact import redact_key
 from ._retry import RetryPolicy
 from .events import OnEvent
@@ -99,7 +100,10 @@ class ZenHireClient:
     honoured as httpx does. A borrowed aiohttp ``session`` is used as is (its own proxy and
     TLS settings; ``proxy=`` is refused with it) and never closed by the client.
     ``polling_share`` is the part of the request rate that waiting (``await_completion``,
-    ``watch``) may use. ``on_event``
+    ``watch``) may use. ``priority`` (``"interactive"``, the default, or ``"batch"``) is how
+    the client's calls draw on the budget: batch calls never take the last fifth of it, so
+    that a person's call waits little beside a bulk job; ``bulk_invite``'s requests and the
+    watcher's sweeps are batch whatever the client's priority. ``on_event``
     is a hook or a list of hooks given every :mod:`~zenhire_async.events` event.
     For other options on some calls, see :meth:`with_options`.
     ``max_response_bytes`` caps every non-streamed body, counted once decompressed (a larger
@@ -123,8 +127,10 @@ class ZenHireClient:
         proxy: str | None = None,
         trust_env: bool = True,
         on_event: OnEvent | None = None,
+        priority: Priority = "interactive",
     ) -> None:
         configure_from_env(logger)
+        checked_priority = check_priority(priority)
         key = api_key if api_key is not None else os.environ.get("ZENHIRE_API_KEY")
         if not key or not key.strip():
             raise ValueError("no API key: pass ZenHireClient(api_key=...) or set ZENHIRE_API_KEY")
@@ -171,6 +177,7 @@ class ZenHireClient:
             proxy=proxy_url,
             ssl_context=ca_context() if trust_env and session is None else None,
             events=EventDispatcher.build(on_event, secrets=(key,)),
+            priority=checked_priority,
         )
         self.personas = Personas(self._transport)
         """Interviewer personas."""
@@ -185,6 +192,7 @@ class ZenHireClient:
         max_retries: int | None = None,
         headers: Mapping[str, str] | None = None,
         on_event: OnEvent | None = None,
+        priority: Priority | None = None,
     ) -> ZenHireClient:
         """A client with other options that shares this one's pool, pacing and watcher.
 
@@ -192,13 +200,16 @@ class ZenHireClient:
         fast.sessions.get(sid)``: this is how to give some calls their own options (the
         methods take none per call). Options not given are this client's; ``headers``
         merge over this client's (names case-insensitive; the same ones are refused);
-        ``on_event`` hooks are added to this client's. Cheap enough to make per request.
+        ``on_event`` hooks are added to this client's; ``priority`` is how its calls draw on
+        the shared budget (see the class; bulk invites and sweeps stay batch). Cheap enough
+        to make per request.
         Closing the derived client closes nothing; closing this one makes the derived one
         unusable (``RuntimeError``), as does closing the derived one itself. Waits
         (``await_completion``) join this client's shared watcher and poll with its options.
         """
         if timeout is not None:
             _check_timeout(timeout)
+        checked_priority = None if priority is None else check_priority(priority)
         retry = self._transport.retry_policy
         if max_retries is not None:
             retry = dataclasses.replace(retry, max_retries=max_retries)
@@ -206,6 +217,7 @@ class ZenHireClient:
             timeout=float(timeout) if timeout is not None else self._transport.timeout,
             retry=retry,
             headers=_check_headers(headers),
+            priority=checked_priority,
         )
         child = ZenHireClient.__new__(ZenHireClient)
         transport.events = EventDispatcher.derive(

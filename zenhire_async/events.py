@@ -124,7 +124,11 @@ class RetryScheduled:
 
 @dataclass(frozen=True, slots=True)
 class PacingWaited:
-    """The client's rate limiter held a request back for ``seconds``."""
+    """The client's rate limiter held a request back for ``seconds``.
+
+    ``priority`` is the request's: ``"interactive"`` or ``"batch"`` (the client's
+    ``priority``; bulk invites and the watcher's sweeps are always ``"batch"``).
+    """
 
     seconds: float
     priority: str

@@ -2,8 +2,8 @@
 package's docstring for the theory of operation).
 
 It is the only module that awaits the network and sleeps between retries; a derived
-transport (``with_options``) has its own timeout, retries and headers over its home's
-session, pool gate, pacer and loop.
+transport (``with_options``; the batch one of bulk invites and sweeps) has its own timeout,
+retries, headers and token ``priority`` over its home's session, pool gate, pacer and loop.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from .._protocol import RequestSpec
-from .._rate_limit import RateLimiter
+from .._rate_limit import Priority, RateLimiter
 from .._retry import RetryPolicy
 from ..errors import APIConnectionError, APIError, DecodeError, TooManyRedirectsError, ZenHireError
 from ._aio import (
@@ -83,12 +83,14 @@ class Transport:
         proxy: URL | None = None,
         ssl_context: ssl.SSLContext | None = None,
         events: EventDispatcher | None = None,
+        priority: Priority = "interactive",
     ) -> None:
         self.events = events  # None when no hook listens: every emit checks that first
         self._api_key = api_key
         self._max_body = max_response_bytes
         self._base_url = base_url
         self.pacer = pacer
+        self.priority: Priority = priority
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
@@ -118,18 +120,24 @@ class Transport:
         )
 
     def derive(
-        self, *, timeout: float, retry: RetryPolicy, headers: Mapping[str, str]
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        priority: Priority | None = None,
     ) -> Transport:
         """A transport with other options over this one's session, pool, pacer and loop.
 
-        ``headers`` merge over this transport's (names case-insensitive). Closing the
-        derived transport closes nothing; closing this one makes the derived one unusable.
+        Options not given are this one's; ``headers`` merge over its (case-insensitive).
+        Closing the derived transport closes nothing; closing this one makes it unusable.
         """
         child = Transport.__new__(Transport)
         child.__dict__.update(self.__dict__)
         merged = CIMultiDict(self._headers.defaults)
-        merged.update(headers)
-        child._configure(timeout, retry, merged)
+        merged.update(headers or {})
+        child._configure(timeout or self._timeout, retry or self._retry, merged)
+        child.priority = priority or self.priority
         child._parent = self
         child._state = ClientState.UNOPENED
         return child
@@ -218,9 +226,9 @@ class Transport:
 
     async def _pace(self) -> None:
         if self.pacer is not None:
-            waited = await self.pacer.acquire()
+            waited = await self.pacer.acquire(1, self.priority)
             if waited and self.events is not None:
-                self.events.pacing_waited(waited)
+                self.events.pacing_waited(waited, self.priority)
 
     def _note_failure(self, error: ZenHireError) -> None:
         if self.pacer is not None and isinstance(error, APIError) and error.status == 429:

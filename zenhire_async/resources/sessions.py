@@ -53,6 +53,7 @@ class Sessions:
     ) -> None:
         self._transport = transport
         self._clock = clock
+        self._batch: Sessions | None = None
         # A derived client's (``with_options``) waits share its home's state: link
         # expiries, the jitter source and the watcher of every await_completion.
         reader = _Reader(self)
@@ -63,6 +64,16 @@ class Sessions:
     def _derive(self, transport: Transport) -> Sessions:
         """These sessions over another transport, sharing link expiries and the watcher."""
         return Sessions(transport, self._clock, self._waiting.budget, home=self)
+
+    def _as_batch(self) -> Sessions:
+        """These sessions with every request paced as ``"batch"``, whatever the client's
+        priority: what bulk invites and the watcher's sweeps send through (the one place
+        that rule lives). The same options otherwise; built once, on first use."""
+        if self._transport.priority == "batch":
+            return self
+        if self._batch is None:
+            self._batch = self._derive(self._transport.derive(priority="batch"))
+        return self._batch
 
     # -- creating -------------------------------------------------------------------------
 
@@ -127,7 +138,7 @@ class Sessions:
         self._transport.check_usable()  # before the journal is opened or written
         events = self._transport.events
         return await bulk_invite(
-            self,
+            self._as_batch(),
             self._clock,
             persona_id,
             candidates,
@@ -343,11 +354,11 @@ class _Reader:
         self._sessions._transport.check_usable()
 
     async def get(self, session_id: str) -> SessionDetail:
-        """``sessions.get``, observed like a caller's."""
-        return await self._sessions.get(session_id)
+        """``sessions.get``, observed like a caller's, paced as batch."""
+        return await self._sessions._as_batch().get(session_id)
 
     async def page(
         self, filters: proto.SessionFilters, limit: int, offset: int, cursor: str | None
     ) -> proto.PageResult[SessionSummary]:
-        """One page of ``sessions.list``, observed like a caller's."""
-        return await self._sessions._page(filters, limit, offset, cursor)
+        """One page of ``sessions.list``, observed like a caller's, paced as batch."""
+        return await self._sessions._as_batch()._page(filters, limit, offset, cursor)
