@@ -205,6 +205,26 @@ async def test_pacing_waits_and_429s_are_span_events_and_metrics(
     assert dict(waits.attributes or {}) == {"zenhire.priority": "interactive"}
 
 
+async def test_pacing_waits_are_measured_by_priority(emu: Emulator, telemetry: Telemetry) -> None:
+    async with ZenHireClient(
+        api_key=emu.api_key,
+        base_url=emu.base_url,
+        rate_limit_per_minute=60,
+        on_event=telemetry.hook(),
+    ) as zh:
+        for _ in range(3):  # burst 1: the second and third wait
+            await zh.with_options(priority="batch").personas.list()
+        await zh.personas.list()
+    waits = {
+        dict(p.attributes or {})["zenhire.priority"]: p
+        for p in telemetry.points()["zenhire.client.pacing.wait"]
+    }
+    assert set(waits) == {"batch", "interactive"}
+    batch, interactive = waits["batch"], waits["interactive"]
+    assert isinstance(batch, HistogramDataPoint) and batch.count == 2
+    assert isinstance(interactive, HistogramDataPoint) and interactive.count == 1
+
+
 async def test_a_wait_holds_no_span_and_its_lifecycle_goes_to_metrics(
     emu: Emulator, telemetry: Telemetry, tmp_path: Path
 ) -> None:
