@@ -44,7 +44,7 @@ def _answers_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
             conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
+            return conn.recv(16).startswith((b"+PONG", b"-NOAUTH"))  # up, with a password
     except OSError:
         return False
 
@@ -55,6 +55,7 @@ class RedisServer:
 
     port: int
     directory: str
+    options: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -78,6 +79,7 @@ class RedisServer:
             self.directory,
             "--daemonize",
             "no",
+            *self.options,
         ]
         self.process = subprocess.Popen(  # noqa: S603 - our own arguments
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -110,12 +112,13 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def start_redis() -> Iterator[RedisServer]:
-    """A fresh server for one test (one that stops it); stopped at the end."""
+def start_redis(*options: str) -> Iterator[RedisServer]:
+    """A fresh server for one test (one that stops it), with more ``redis-server``
+    ``options`` (``"--requirepass", "..."``); stopped at the end."""
     with tempfile.TemporaryDirectory(prefix="zenhire-redis-") as directory:
         server: RedisServer | None = None
         for _ in range(3):  # a free port can be taken between the probe and the bind
-            server = RedisServer(port=_free_port(), directory=directory)
+            server = RedisServer(port=_free_port(), directory=directory, options=options)
             try:
                 server.start()
                 break

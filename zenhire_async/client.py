@@ -14,6 +14,7 @@ from yarl import URL
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._coordination import Coordinator
 from ._events_dispatch import EventDispatcher, observed
 from ._http import DEFAULT_MAX_RESPONSE_BYTES, ClientSession, Transport, check_base_url
 from ._log_env import configure_from_env
@@ -101,6 +102,9 @@ class ZenHireClient:
     ``polling_share`` is the part of the request rate that waiting (``await_completion``,
     ``watch``) may use. ``on_event``
     is a hook or a list of hooks given every :mod:`~zenhire_async.events` event.
+    ``coordinator`` (``zenhire_async.redis.RedisCoordinator``) makes the pacing budget the one
+    shared by every client of this key that uses the same Redis, in any process; closing
+    the client does not close it.
     For other options on some calls, see :meth:`with_options`.
     ``max_response_bytes`` caps every non-streamed body, counted once decompressed (a larger
     one raises ``ResponseTooLargeError``); recordings are streamed and have no cap.
@@ -123,6 +127,7 @@ class ZenHireClient:
         proxy: str | None = None,
         trust_env: bool = True,
         on_event: OnEvent | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         configure_from_env(logger)
         key = api_key if api_key is not None else os.environ.get("ZENHIRE_API_KEY")
@@ -154,6 +159,13 @@ class ZenHireClient:
             proxy_url = check_proxy(proxy)
         elif trust_env and session is None:
             proxy_url = environment_proxy(platform)
+        pacer = None
+        if coordinator is not None:
+            if rate_limit_per_minute is None:
+                raise ValueError("coordinator= shares a rate budget: set rate_limit_per_minute")
+            pacer = coordinator.limiter(key, rate_limit_per_minute)
+        elif rate_limit_per_minute is not None:
+            pacer = RequestPacer(rate_limit_per_minute)
         self._key_hint = redact_key(key)
         self.base_url = str(platform)
         self._clock = LoopWallClock()
@@ -163,7 +175,7 @@ class ZenHireClient:
             base_url=platform,
             timeout=float(timeout),
             retry=RetryPolicy(max_retries=max_retries),
-            pacer=None if rate_limit_per_minute is None else RequestPacer(rate_limit_per_minute),
+            pacer=pacer,
             session=session,
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
