@@ -216,3 +216,15 @@ async def test_redis_holds_no_api_key_only_its_hash_under_one_hash_tag(
         assert api_key not in key and api_key[8:20] not in key
     for value in values:
         assert value is not None and value.isdigit()  # a time, nothing else
+
+
+def test_the_bucket_shape_is_the_in_process_pacers() -> None:
+    shape = BudgetShape(500, 0.2)
+    assert (shape.burst, shape.interval) == (5, 121_213)  # 60 s / 495, rounded up
+    # batch: the debt after it stays within 4 of the 5 tokens, one is the reserve's
+    assert shape.acquire_args(1, batch=True) == (121_213, 5 * 121_213, 4 * 121_213)
+    assert shape.acquire_args(2, batch=False) == (2 * 121_213, 5 * 121_213, 0)
+    # a bucket of one token: batch may still take it when it is there
+    assert BudgetShape(60, 0.2).acquire_args(1, batch=True)[2] == 1_016_950
+    assert shape.penalize_args(1.5) == (1_500_000 + 5 * 121_213,)
+    assert budget_key("zh_live_a") == budget_key("zh_live_a") != budget_key("zh_live_b")
