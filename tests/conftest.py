@@ -25,6 +25,7 @@ import aiohttp
 import pytest
 from emulator_support import Api
 from fuzz_support import CANCELLATION_POINTS, FUZZED, PROFILE
+from redis_support import redis_server  # noqa: F401 - the session's real redis-server
 
 from zenhire_async import ZenHireClient
 from zenhire_async.testing import Emulator, VirtualTimeEventLoop, virtual_time_loop_factory

@@ -5,11 +5,14 @@
   modules; ``testing`` and ``cli`` may use it, and annotations may name it.
 * The pure policy modules import nothing above them: no resource, waiting or bulk module.
 * No module of the package is much longer than 400 lines.
+* redis-py is imported by ``zenhire_async.redis`` only: the package imports without it.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,6 +145,8 @@ def test_aiohttp_is_imported_at_run_time_only_by_the_request_path() -> None:
 POLICIES = [
     "_retry",
     "_rate_limit",
+    "_coordination",
+    "_redis_budget",
     "_poll_policy",
     "_poll_book",
     "_poll_budget",
@@ -194,3 +199,25 @@ def test_no_module_is_much_longer_than_400_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 420
     }
     assert long == {}
+
+
+def test_redis_py_is_imported_by_the_redis_module_only() -> None:
+    users = {name for name in MODULES if "redis" in set(_imports(name))}
+    assert users == {f"{NAME}.redis"}
+
+
+def test_the_package_imports_and_makes_clients_without_redis_py() -> None:
+    script = (
+        "import sys; sys.modules['redis'] = None\n"  # as if redis-py were not installed
+        "import zenhire_async, zenhire_async.testing, zenhire_async.cli\n"
+        "zenhire_async.ZenHireClient(api_key='zh_test_key')\n"
+        "try:\n"
+        "    import zenhire_async.redis\n"
+        "except ImportError:\n"
+        "    print('no redis')\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "no redis"

@@ -253,6 +253,19 @@ async def test_rate_limit() -> None:
         assert emu.request_counts["GET /sessions"] == 9
 
 
+async def test_rate_limit_window_is_the_sliding_window_of_the_limit() -> None:
+    async with (
+        Emulator(rate_limit_per_minute=2, rate_limit_window=3.0) as emu,
+        aiohttp.ClientSession() as http,
+    ):
+        api = Api(emu, http)
+        assert [(await api.call("GET", "/sessions")).status for _ in range(3)] == [200, 200, 429]
+        await asyncio.sleep(3)  # the window, not a minute
+        assert (await api.call("GET", "/sessions")).status == 200
+    with pytest.raises(ValueError, match="rate_limit_window"):
+        Emulator(rate_limit_per_minute=2, rate_limit_window=0)
+
+
 # -- hostile-server faults (issue 12) ----------------------------------------------------
 
 

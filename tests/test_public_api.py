@@ -19,6 +19,7 @@ import pytest
 
 import zenhire_async
 from zenhire_async import errors, events, otel, testing
+from zenhire_async import redis as redis_module
 
 EXPORTED = [
     "APIConnectionError",
@@ -116,11 +117,14 @@ TESTING = [
 
 OTEL = ["OpenTelemetry"]
 
+REDIS = ["PROBE_EVERY", "REDIS_TIMEOUT", "RedisCoordinator"]
+
 PUBLIC_MODULES = [
     (zenhire_async, EXPORTED),
     (events, EVENTS),
     (testing, TESTING),
     (otel, OTEL),
+    (redis_module, REDIS),
 ]
 
 
@@ -180,7 +184,7 @@ def test_exported_classes_and_functions_report_the_public_module() -> None:
     assert repr(zenhire_async.ZenHireClient) == "<class 'zenhire_async.ZenHireClient'>"
 
 
-@pytest.mark.parametrize("module", [zenhire_async, events, otel], ids=_module_id)
+@pytest.mark.parametrize("module", [zenhire_async, events, otel, redis_module], ids=_module_id)
 def test_no_exported_object_names_a_private_module(module: types.ModuleType) -> None:
     for name, obj in _exported(module):
         defined_in = getattr(obj, "__module__", None)

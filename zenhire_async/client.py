@@ -14,6 +14,7 @@ from yarl import URL
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._coordination import Coordinator
 from ._events_dispatch import EventDispatcher, observed
 from ._http import DEFAULT_MAX_RESPONSE_BYTES, ClientSession, Transport, check_base_url
 from ._log_env import configure_from_env
@@ -105,6 +106,9 @@ class ZenHireClient:
     that a person's call waits little beside a bulk job; ``bulk_invite``'s requests and the
     watcher's sweeps are batch whatever the client's priority. ``on_event``
     is a hook or a list of hooks given every :mod:`~zenhire_async.events` event.
+    ``coordinator`` (``zenhire_async.redis.RedisCoordinator``) makes the pacing budget the one
+    shared by every client of this key that uses the same Redis, in any process; closing
+    the client does not close it.
     For other options on some calls, see :meth:`with_options`.
     ``max_response_bytes`` caps every non-streamed body, counted once decompressed (a larger
     one raises ``ResponseTooLargeError``); recordings are streamed and have no cap.
@@ -128,6 +132,7 @@ class ZenHireClient:
         trust_env: bool = True,
         on_event: OnEvent | None = None,
         priority: Priority = "interactive",
+        coordinator: Coordinator | None = None,
     ) -> None:
         configure_from_env(logger)
         checked_priority = check_priority(priority)
@@ -160,6 +165,13 @@ class ZenHireClient:
             proxy_url = check_proxy(proxy)
         elif trust_env and session is None:
             proxy_url = environment_proxy(platform)
+        pacer = None
+        if coordinator is not None:
+            if rate_limit_per_minute is None:
+                raise ValueError("coordinator= shares a rate budget: set rate_limit_per_minute")
+            pacer = coordinator.limiter(key, rate_limit_per_minute)
+        elif rate_limit_per_minute is not None:
+            pacer = RequestPacer(rate_limit_per_minute)
         self._key_hint = redact_key(key)
         self.base_url = str(platform)
         self._clock = LoopWallClock()
@@ -169,7 +181,7 @@ class ZenHireClient:
             base_url=platform,
             timeout=float(timeout),
             retry=RetryPolicy(max_retries=max_retries),
-            pacer=None if rate_limit_per_minute is None else RequestPacer(rate_limit_per_minute),
+            pacer=pacer,
             session=session,
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,

@@ -54,6 +54,10 @@ class Emulator:
     ``ssl.SSLContext`` (with the server's certificate loaded) serves it over HTTPS,
     ``True`` over plain HTTP.
 
+    ``rate_limit_per_minute`` turns on the per-key limit: at most that many requests with one
+    key in any sliding window of ``rate_limit_window`` seconds (60; a shorter one lets a test
+    of a few seconds see a fleet overshoot), 429 past it.
+
     ``case_insensitive_ids`` makes ``/sessions/{id}`` match an upper-case UUID, as some
     servers do (rows still carry the canonical lower-case id).
     """
@@ -62,6 +66,7 @@ class Emulator:
         self,
         *,
         rate_limit_per_minute: int | None = None,
+        rate_limit_window: float = 60.0,
         envelope: Envelope = "pinned",
         recording_bytes: int = 32_044,
         max_concurrent: int | None = None,
@@ -78,7 +83,11 @@ class Emulator:
         if max_concurrent is not None and max_concurrent < 1:
             raise ValueError("max_concurrent must be >= 1")
         store = Store(seed)
-        limiter = RateLimiter(rate_limit_per_minute) if rate_limit_per_minute else None
+        if not rate_limit_window > 0:
+            raise ValueError("rate_limit_window must be a positive number of seconds")
+        limiter = (
+            RateLimiter(rate_limit_per_minute, rate_limit_window) if rate_limit_per_minute else None
+        )
         delivered: set[str] = set()
         self._ctx = Context(
             store=store,

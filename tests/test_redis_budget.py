@@ -1,0 +1,230 @@
+"""The shared budget (``zenhire_async.redis``) against a real redis-server.
+
+Each "process" is a coordinator with its own Redis client. Redis ``TIME`` is real, so these
+tests run on the real clock (``real_time``) and each lasts a few seconds at most. Every test
+uses its own API key, so they share the session's server without seeing each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+import pytest
+import redis.asyncio as aioredis
+from redis_support import RedisServer
+
+from zenhire_async._redis_budget import BudgetShape, budget_key
+from zenhire_async.redis import RedisCoordinator
+
+pytestmark = [pytest.mark.anyio, pytest.mark.real_time]
+
+RATE = 1200  # per minute: a burst of 12, one request every 50.5 ms
+SHAPE = BudgetShape(RATE, 0.2)
+INTERVAL = SHAPE.interval / 1_000_000
+
+
+@pytest.fixture
+def api_key() -> str:
+    return f"zh_live_{secrets.token_hex(16)}"
+
+
+@pytest.fixture
+async def fleet(
+    redis_server: RedisServer,
+) -> AsyncIterator[Callable[[], RedisCoordinator]]:
+    """Coordinators from the session server's URL, each its own "process"; closed after."""
+    made: list[RedisCoordinator] = []
+
+    def make() -> RedisCoordinator:
+        made.append(RedisCoordinator(redis_server.url))
+        return made[-1]
+
+    yield make
+    for coordinator in made:
+        await coordinator.aclose()
+
+
+async def _hammer(
+    coordinator: RedisCoordinator, key: str, tasks: int, seconds: float
+) -> list[float]:
+    """``tasks`` callers taking slots in a loop for ``seconds``: when each slot came (after
+    opening a connection per caller on another key)."""
+    warm_up = coordinator.limiter(f"warm-up-{secrets.token_hex(8)}", 60_000)
+    await asyncio.gather(*(warm_up.acquire() for _ in range(tasks)))
+    limiter = coordinator.limiter(key, RATE)
+    times: list[float] = []
+    deadline = anyio.current_time() + seconds
+
+    async def caller() -> None:
+        while True:
+            await limiter.acquire()
+            now = anyio.current_time()
+            if now > deadline:
+                return
+            times.append(now)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(tasks):
+            tg.start_soon(caller)
+    return times
+
+
+def _most_in_any_window(times: list[float], window: float) -> int:
+    ordered = sorted(times)
+    return max(sum(1 for t in ordered[i:] if t < start + window) for i, start in enumerate(ordered))
+
+
+async def test_processes_on_one_key_share_the_rate_and_use_all_of_it(
+    fleet: Callable[[], RedisCoordinator], api_key: str
+) -> None:
+    seconds = 2.0
+    runs = await asyncio.gather(*(_hammer(fleet(), api_key, 3, seconds) for _ in range(3)))
+    times = [t for run in runs for t in run]
+    ideal = SHAPE.burst + seconds / INTERVAL  # a full bucket, then one slot per interval
+    assert len(times) >= 0.95 * ideal
+    assert len(times) <= ideal + 1
+    # any 1 s window: a bucket's worth plus what refills (+2 for wake-up jitter here)
+    assert _most_in_any_window(times, 1.0) <= SHAPE.burst + 1.0 / INTERVAL + 2
+    assert all(len(run) > 0.2 * ideal for run in runs)  # each process got its part
+
+
+async def test_batch_traffic_never_takes_the_interactive_reserve(
+    fleet: Callable[[], RedisCoordinator], api_key: str
+) -> None:
+    interactive = fleet().limiter(api_key, RATE)
+    waits: list[float] = []
+
+    async def person() -> None:
+        await anyio.sleep(0.5)  # the batch processes have drained the bucket by now
+        for _ in range(5):
+            waits.append(await interactive.acquire(priority="interactive"))
+            await anyio.sleep(4 * INTERVAL)
+
+    async def batch(coordinator: RedisCoordinator, sent: list[int]) -> None:
+        limiter = coordinator.limiter(api_key, RATE)
+        deadline = anyio.current_time() + 1.5
+
+        async def caller() -> None:
+            while anyio.current_time() < deadline:
+                await limiter.acquire(priority="batch")
+                sent.append(1)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(caller)
+
+    sent: list[int] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(person)
+        tg.start_soon(batch, fleet(), sent)
+        tg.start_soon(batch, fleet(), sent)
+    assert len(waits) == 5
+    # the reserve is there at once: no wait at all, far under 60 / (rate × reserve)
+    assert waits == [0.0] * 5
+    assert max(waits) <= 60 / (RATE * 0.2) + 0.1
+    assert len(sent) >= 0.75 * (SHAPE.burst + 1.5 / INTERVAL) - 5  # batch was saturating
+
+
+SLOW = 240  # per minute: a burst of 2, one request every 252 ms
+SLOW_INTERVAL = BudgetShape(SLOW, 0.2).interval / 1_000_000
+
+
+async def test_an_interactive_call_waits_its_turn_when_the_bucket_is_empty(
+    fleet: Callable[[], RedisCoordinator], api_key: str
+) -> None:
+    limiter = fleet().limiter(api_key, SLOW)
+    await limiter.acquire()
+    await limiter.acquire()
+    waited = await limiter.acquire()
+    assert 0.6 * SLOW_INTERVAL <= waited <= SLOW_INTERVAL + 0.05
+
+
+async def test_a_cancelled_waiter_wastes_its_slot_and_never_gives_it_twice(
+    fleet: Callable[[], RedisCoordinator], api_key: str
+) -> None:
+    limiter = fleet().limiter(api_key, SLOW)
+    await limiter.acquire()
+    await limiter.acquire()
+    with anyio.move_on_after(0.05):
+        await limiter.acquire()  # reserved the next slot, then cancelled while sleeping
+    waited = await limiter.acquire()  # the slot after it: the cancelled one is not reused
+    assert waited >= 2 * SLOW_INTERVAL - 0.05 - 0.05
+
+
+async def test_a_429_in_one_process_pauses_every_process(
+    fleet: Callable[[], RedisCoordinator], api_key: str
+) -> None:
+    first, second = fleet(), fleet()
+    second_limiter = second.limiter(api_key, RATE)
+    assert await second_limiter.acquire() == 0.0
+    first.limiter(api_key, RATE).penalize(0.6)
+    await first.aclose()  # finishes writing the pause
+    waited = await second_limiter.acquire()
+    assert 0.45 <= waited <= 0.6 + INTERVAL + 0.1
+
+
+async def _tat(admin: aioredis.Redis, api_key: str) -> int:
+    value = await admin.get(budget_key(api_key))
+    assert isinstance(value, bytes)
+    return int(value)
+
+
+async def test_scripts_flushed_from_redis_are_loaded_again(
+    fleet: Callable[[], RedisCoordinator],
+    api_key: str,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    coordinator = fleet()
+    limiter = coordinator.limiter(api_key, RATE)
+    await limiter.acquire()
+    admin = aioredis.Redis.from_url(redis_server.url)
+    try:
+        before = await _tat(admin, api_key)
+        await admin.script_flush()
+        await limiter.acquire()
+        after = await _tat(admin, api_key)
+    finally:
+        await admin.aclose()
+    assert after >= before + SHAPE.interval  # the second slot was taken in Redis
+    assert coordinator.shared
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_redis_holds_no_api_key_only_its_hash_under_one_hash_tag(
+    fleet: Callable[[], RedisCoordinator], api_key: str, redis_server: RedisServer
+) -> None:
+    limiter = fleet().limiter(api_key, RATE)
+    await limiter.acquire()
+    limiter.penalize(0.01)
+    await anyio.sleep(0.05)
+    admin = aioredis.Redis.from_url(redis_server.url)
+    try:
+        mine = budget_key(api_key)
+        keys = [key.decode() async for key in admin.scan_iter("zenhire:*")]
+        assert mine in keys
+        values = [await admin.get(key) for key in keys]
+    finally:
+        await admin.aclose()
+    for key in keys:
+        assert re.fullmatch(r"zenhire:\{[0-9a-f]{32}\}:budget", key), key
+        assert api_key not in key and api_key[8:20] not in key
+    for value in values:
+        assert value is not None and value.isdigit()  # a time, nothing else
+
+
+def test_the_bucket_shape_is_the_in_process_pacers() -> None:
+    shape = BudgetShape(500, 0.2)
+    assert (shape.burst, shape.interval) == (5, 121_213)  # 60 s / 495, rounded up
+    # batch: the debt after it stays within 4 of the 5 tokens, one is the reserve's
+    assert shape.acquire_args(1, batch=True) == (121_213, 5 * 121_213, 4 * 121_213)
+    assert shape.acquire_args(2, batch=False) == (2 * 121_213, 5 * 121_213, 0)
+    # a bucket of one token: batch may still take it when it is there
+    assert BudgetShape(60, 0.2).acquire_args(1, batch=True)[2] == 1_016_950
+    assert shape.penalize_args(1.5) == (1_500_000 + 5 * 121_213,)
+    assert budget_key("zh_live_a") == budget_key("zh_live_a") != budget_key("zh_live_b")

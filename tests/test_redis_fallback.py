@@ -1,0 +1,105 @@
+"""Redis down or slow: local pacing at ``fallback_share``, one WARNING, back when it answers.
+
+Each test runs its own redis-server (it stops or pauses it), with a password so that the
+log line and the repr can be checked for it. Real time: Redis ``TIME`` is real.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import pytest
+import redis.asyncio as aioredis
+from redis_support import start_redis
+
+from zenhire_async import ZenHireClient
+from zenhire_async.redis import PROBE_EVERY, REDIS_TIMEOUT, RedisCoordinator
+from zenhire_async.testing import Emulator
+
+pytestmark = [pytest.mark.anyio, pytest.mark.real_time]
+
+PASSWORD = "s3cret-redis-pass"
+API_KEY = "zh_live_fallbacktestkey0123456789"
+
+
+def _shared(coordinator: RedisCoordinator) -> bool:
+    return coordinator.shared
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.WARNING and r.name == "zenhire_async"]
+
+
+async def test_a_stopped_redis_falls_back_once_and_comes_back_when_it_restarts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with start_redis("--requirepass", PASSWORD) as server:
+        url = f"redis://:{PASSWORD}@127.0.0.1:{server.port}/0"
+        async with RedisCoordinator(url, fallback_share=0.25) as coordinator:
+            limiter = coordinator.limiter(API_KEY, 600)
+            assert await limiter.acquire() == 0.0
+            assert _shared(coordinator)
+            server.stop()
+            with anyio.fail_after(REDIS_TIMEOUT + 1):
+                for _ in range(3):
+                    await limiter.acquire()  # no exception: local pacing
+            assert not _shared(coordinator)
+            warnings = _warnings(caplog)
+            assert len(warnings) == 1
+            line = warnings[0].getMessage()
+            assert "pacing locally at 25% of the rate" in line
+            for secret in (PASSWORD, API_KEY):
+                assert secret not in line
+                assert secret not in repr(coordinator) and secret not in repr(limiter)
+            server.start()
+            with anyio.fail_after(PROBE_EVERY + 3):  # back within ~5 s of the restart
+                while not _shared(coordinator):
+                    await limiter.acquire()
+                    await anyio.sleep(0.05)
+            assert len(_warnings(caplog)) == 1  # one WARNING per outage
+            admin = aioredis.Redis.from_url(url)
+            try:
+                assert await admin.keys("zenhire:*")  # the fresh server holds the budget
+            finally:
+                await admin.aclose()
+
+
+async def test_a_slow_redis_falls_back_after_the_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with start_redis() as server:
+        admin = aioredis.Redis.from_url(server.url)
+        try:
+            async with RedisCoordinator(server.url) as coordinator:
+                limiter = coordinator.limiter(API_KEY, 600)
+                await limiter.acquire()
+                await admin.client_pause(int((REDIS_TIMEOUT + 1) * 1000))
+                started = anyio.current_time()
+                assert await limiter.acquire() == 0.0  # the local bucket has a token
+                assert anyio.current_time() - started < REDIS_TIMEOUT + 0.3
+                assert not _shared(coordinator)
+                assert len(_warnings(caplog)) == 1
+                await admin.client_unpause()
+        finally:
+            await admin.aclose()
+
+
+async def test_sdk_calls_never_see_a_redis_error(caplog: pytest.LogCaptureFixture) -> None:
+    with start_redis() as server:
+        async with (
+            Emulator() as emu,
+            RedisCoordinator(server.url) as coordinator,
+            ZenHireClient(
+                api_key=emu.api_key,
+                base_url=emu.base_url,
+                allow_insecure_http=True,
+                coordinator=coordinator,
+            ) as zh,
+        ):
+            await zh.credits()
+            server.stop()
+            for _ in range(3):
+                assert isinstance(await zh.credits(), dict)
+            assert not _shared(coordinator)
+            assert len(_warnings(caplog)) == 1

@@ -1,0 +1,248 @@
+"""Many processes, one key: ``RedisCoordinator``, the shared budget (``pip install
+'zenhire-async[redis]'``).
+
+::
+
+    from zenhire_async.redis import RedisCoordinator
+    coordinator = RedisCoordinator("redis://127.0.0.1:6379/0")
+    async with ZenHireClient(coordinator=coordinator) as zh:
+        ...
+
+Every client with the same API key and the same Redis, in any process on any host, paces
+its requests through one budget of ``rate_limit_per_minute`` held in Redis: one atomic Lua
+script per request (``_redis_budget``), on the server's clock. A 429 seen by any of them
+pauses all of them for its ``Retry-After``. Batch requests (``priority="batch"``) never take
+the last ``interactive_reserve`` of the budget.
+
+**Redis down or slow.** A Redis error, or a call slower than :data:`REDIS_TIMEOUT`, never
+reaches the caller: the process paces itself locally at ``fallback_share`` of the rate (an
+in-process ``RequestPacer``; four processes at 0.25 stay within the key's budget), logs one
+WARNING per outage, and asks Redis again at most every :data:`PROBE_EVERY` seconds; the
+first answer puts it back on the shared budget. Redis holds no API key (a hash names it), no
+link and no candidate ref.
+
+Made from a URL, the coordinator owns its Redis connection pool (:meth:`aclose`, or ``async
+with``); made with ``client=`` it borrows that ``redis.asyncio.Redis`` and never closes it.
+``ZenHireClient.aclose()`` never closes a coordinator: many clients share one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+import redis.asyncio as aioredis
+from yarl import URL
+
+from ._pacing import RequestPacer
+from ._rate_limit import Priority, RateLimiter
+from ._redis_budget import ACQUIRE, PENALIZE, BudgetShape, budget_key
+
+__all__ = ["PROBE_EVERY", "REDIS_TIMEOUT", "RedisCoordinator"]
+
+logger = logging.getLogger("zenhire_async")
+
+REDIS_TIMEOUT = 1.0
+"""Seconds a Redis call may take before the process paces itself locally."""
+
+PROBE_EVERY = 2.0
+"""Seconds between two attempts to reach Redis again while pacing locally."""
+
+_Script = Callable[..., Awaitable[Any]]
+
+
+class RedisCoordinator:
+    """The budget shared through Redis by every client of one API key, in any process.
+
+    ``RedisCoordinator(url)`` or ``RedisCoordinator(client=redis.asyncio.Redis(...))``.
+    ``interactive_reserve`` (0 to 1) is the part of the budget batch traffic never takes;
+    ``fallback_share`` (0 to 1) the part of the rate a process uses alone while Redis is
+    unreachable. Use one coordinator per process and event loop, for all its clients.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: aioredis.Redis | None = None,
+        interactive_reserve: float = 0.2,
+        fallback_share: float = 0.25,
+    ) -> None:
+        if (url is None) == (client is None):
+            raise ValueError("pass a Redis URL or client=redis.asyncio.Redis(...), not both")
+        for name, value in (
+            ("interactive_reserve", interactive_reserve),
+            ("fallback_share", fallback_share),
+        ):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+            if not 0 <= value <= 1:
+                raise ValueError(f"{name} must be from 0 to 1, got {value!r}")
+        if fallback_share <= 0:
+            raise ValueError("fallback_share must be above 0 (local pacing needs a rate)")
+        if url is not None:
+            self._where = str(URL(url).with_password(None)) if "://" in url else "redis"
+            self._client = aioredis.Redis.from_url(
+                url, socket_timeout=1.0, socket_connect_timeout=1.0
+            )
+            self._owns_client = True
+        else:
+            assert client is not None
+            self._where = "borrowed client"
+            self._client = client
+            self._owns_client = False
+        self.interactive_reserve = float(interactive_reserve)
+        self.fallback_share = float(fallback_share)
+        self._acquire: _Script = self._client.register_script(ACQUIRE)
+        self._penalize: _Script = self._client.register_script(PENALIZE)
+        self._limiters: dict[tuple[str, int], _SharedLimiter] = {}
+        self._shared = True
+        self._next_probe = 0.0
+        self._pending: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        mode = "shared" if self._shared else "local fallback"
+        return f"<RedisCoordinator {self._where} {mode}>"
+
+    @property
+    def shared(self) -> bool:
+        """Whether the last Redis call answered (False while pacing locally)."""
+        return self._shared
+
+    def limiter(self, api_key: str, per_minute: int) -> RateLimiter:
+        """The shared budget of ``api_key`` as this process paces it at ``per_minute``.
+
+        One object per key and rate, whichever client asks: the clients of a process share
+        its fallback pacing too.
+        """
+        if not isinstance(per_minute, int) or isinstance(per_minute, bool) or per_minute < 1:
+            raise ValueError(f"per_minute must be a positive integer, got {per_minute!r}")
+        key = budget_key(api_key)
+        found = self._limiters.get((key, per_minute))
+        if found is None:
+            found = self._limiters[key, per_minute] = _SharedLimiter(self, key, per_minute)
+        return found
+
+    async def _call(self, script: _Script, key: str, args: Sequence[int]) -> list[int] | None:
+        """Run ``script`` on ``key``; None (and local pacing) when Redis fails or is slow."""
+        if not self._shared:
+            now = anyio.current_time()
+            if now < self._next_probe:
+                return None
+            self._next_probe = now + PROBE_EVERY  # one probe at a time
+        try:
+            with anyio.fail_after(REDIS_TIMEOUT):
+                reply = await script(keys=[key], args=list(args))
+        except Exception as exc:  # any failure of Redis: pace locally, never raise
+            self._fall_back(exc)
+            return None
+        if not self._shared:
+            self._shared = True
+            logger.info("Redis answers again: back to the shared rate budget")
+        return [int(value) for value in reply] if isinstance(reply, list) else [int(reply)]
+
+    def _fall_back(self, exc: Exception) -> None:
+        if self._shared:
+            self._shared = False
+            logger.warning(
+                "Redis is unreachable or slow (%s): pacing locally at %.0f%% of the rate "
+                "until it answers",
+                type(exc).__name__,
+                self.fallback_share * 100,
+            )
+        self._next_probe = anyio.current_time() + PROBE_EVERY
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def aclose(self) -> None:
+        """Finish the pauses being written, then close the Redis client if it was made
+        here (a borrowed one stays open). Idempotent."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=2 * REDIS_TIMEOUT)
+        for task in set(self._pending):
+            task.cancel()
+        if self._owns_client and not self._closed:
+            await self._client.aclose()
+        self._closed = True
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class _SharedLimiter:
+    """One API key's shared budget, as one process paces it: a ``RateLimiter``."""
+
+    def __init__(self, coordinator: RedisCoordinator, key: str, per_minute: int) -> None:
+        self._coordinator = coordinator
+        self._key = key
+        self._shape = BudgetShape(per_minute, coordinator.interactive_reserve)
+        self.per_minute = per_minute
+        self.burst = self._shape.burst
+        self._fallback = RequestPacer(max(1, int(per_minute * coordinator.fallback_share)))
+        self._batch = anyio.Lock()  # one batch waiter per process asks Redis at a time
+        self._held_until = 0.0  # a 429 seen here, until its pause is in Redis
+
+    def __repr__(self) -> str:
+        return f"<shared budget {self.per_minute}/min via {self._coordinator!r}>"
+
+    async def acquire(self, cost: int = 1, priority: Priority = "interactive") -> float:
+        """Wait for a slot of the shared budget (local pacing while Redis is away); return
+        the seconds waited."""
+        if not 1 <= cost <= self.burst:
+            raise ValueError(f"cost must be from 1 to burst={self.burst}, got {cost!r}")
+        started = anyio.current_time()
+        if priority == "batch":
+            async with self._batch:
+                waited = await self._take(cost, priority)
+        else:
+            waited = await self._take(cost, priority)
+        return anyio.current_time() - started if waited else 0.0
+
+    async def _take(self, cost: int, priority: Priority) -> bool:
+        waited = False
+        batch = priority == "batch"
+        while True:
+            hold = self._held_until - anyio.current_time()
+            if hold > 0:
+                waited = True
+                await anyio.sleep(hold)
+            reply = await self._coordinator._call(
+                self._coordinator._acquire, self._key, self._shape.acquire_args(cost, batch)
+            )
+            if reply is None:
+                local = min(cost, self._fallback.burst)
+                return await self._fallback.acquire(local, priority) > 0 or waited
+            admitted, micros = reply
+            if micros > 0:
+                waited = True
+                await anyio.sleep(micros / 1_000_000)
+            if admitted:
+                return waited
+
+    def penalize(self, retry_after: float) -> None:
+        """Pause every process on this key for ``retry_after`` seconds (written to Redis in
+        the background; this process holds at once)."""
+        seconds = max(0.0, retry_after)
+        self._held_until = max(self._held_until, anyio.current_time() + seconds)
+        self._fallback.penalize(seconds)
+        self._coordinator._spawn(self._write_pause(seconds))
+
+    async def _write_pause(self, seconds: float) -> None:
+        args = self._shape.penalize_args(seconds)
+        await self._coordinator._call(self._coordinator._penalize, self._key, args)
