@@ -100,8 +100,8 @@ class Spy:
         self.priorities.append(priority)
         return await self.pacer.acquire(cost, priority)
 
-    def penalize(self, retry_after: float) -> None:
-        self.pacer.penalize(retry_after)
+    async def penalize(self, retry_after: float) -> None:
+        await self.pacer.penalize(retry_after)
 
     def take_counts(self) -> Counter[Priority]:
         counts, self.priorities = Counter(self.priorities), []

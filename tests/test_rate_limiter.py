@@ -35,7 +35,7 @@ async def test_acquire_reports_no_wait_when_a_token_is_there() -> None:
 
 async def test_penalize_holds_every_request_and_acquire_reports_the_wait() -> None:
     limiter: RateLimiter = RequestPacer(6000, burst=60)
-    limiter.penalize(0.3)
+    await limiter.penalize(0.3)
     started = anyio.current_time()
     waited = await limiter.acquire()
     elapsed = anyio.current_time() - started

@@ -103,3 +103,27 @@ async def test_sdk_calls_never_see_a_redis_error(caplog: pytest.LogCaptureFixtur
                 assert isinstance(await zh.credits(), dict)
             assert not _shared(coordinator)
             assert len(_warnings(caplog)) == 1
+
+
+async def test_a_pause_written_to_a_slow_redis_returns_within_the_timeout_and_holds_locally(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with start_redis() as server:
+        admin = aioredis.Redis.from_url(server.url)
+        try:
+            async with RedisCoordinator(server.url) as coordinator:
+                limiter = coordinator.limiter(API_KEY, 600)
+                await limiter.acquire()
+                await admin.client_pause(int((REDIS_TIMEOUT + 1) * 1000))
+                started = anyio.current_time()
+                await limiter.penalize(3.0)  # the write stalls: given up after the timeout
+                assert anyio.current_time() - started < REDIS_TIMEOUT + 0.3
+                assert not _shared(coordinator)
+                assert len(_warnings(caplog)) == 1
+                await admin.client_unpause()
+                held = anyio.current_time()
+                waited = await limiter.acquire()  # the hold outlived the failed write
+                assert waited >= 3.0 - (held - started) - 0.1
+                assert anyio.current_time() - started <= 3.0 + 0.5
+        finally:
+            await admin.aclose()

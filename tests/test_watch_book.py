@@ -159,14 +159,14 @@ async def test_poll_budget_is_a_rate_limiter_on_the_loop_clock() -> None:
     start = anyio.current_time()
     assert await budget.acquire() == 0.0
     assert await budget.acquire(5, "batch") == pytest.approx(0.2)  # the first one's slot
-    budget.penalize(10.0)  # a 429: hold all polling for 10 s from now
+    await budget.penalize(10.0)  # a 429: hold all polling for 10 s from now
     assert await budget.acquire() == pytest.approx(10.0)
     assert anyio.current_time() - start == pytest.approx(10.2)
     with anyio.move_on_after(0.1):  # cancelled while it waits: it spends nothing
         await budget.acquire()
     assert isinstance(budget, PollBudget)
     assert budget.delay(anyio.current_time()) == pytest.approx(0.1)
-    budget.penalize(-1.0)  # a negative hold is no hold, and never shortens one
+    await budget.penalize(-1.0)  # a negative hold is no hold, and never shortens one
     assert budget.delay(anyio.current_time()) == pytest.approx(0.1)
 
 

@@ -176,6 +176,6 @@ class RequestPacer:
         self._paused_until = max(self._paused_until, now + max(0.0, seconds))
         self._tokens = 0.0
 
-    def penalize(self, retry_after: float) -> None:
+    async def penalize(self, retry_after: float) -> None:
         """Hold every request for ``retry_after`` seconds from now (a 429's ``Retry-After``)."""
         self.hold(anyio.current_time(), retry_after)

@@ -56,7 +56,7 @@ class PollBudget:
         self.spend(cost, now)
         return now - started
 
-    def penalize(self, retry_after: float) -> None:
+    async def penalize(self, retry_after: float) -> None:
         """Hold all polling for ``retry_after`` seconds from now (the server said 429)."""
         now = anyio.current_time()
         self._next_free = max(self._next_free, now + max(0.0, retry_after))

@@ -53,6 +53,11 @@ class RateLimiter(Protocol):
         """
         ...
 
-    def penalize(self, retry_after: float) -> None:
-        """Hold every request for ``retry_after`` seconds from now (the server said 429)."""
+    async def penalize(self, retry_after: float) -> None:
+        """Hold every request for ``retry_after`` seconds from now (the server said 429).
+
+        Awaited by the request that saw the 429, before it sleeps for its retry: a shared
+        limiter tells the other processes here, in that request's task, never in the
+        background. It never raises and returns promptly (a bounded write at most).
+        """
         ...

@@ -28,9 +28,8 @@ with``); made with ``client=`` it borrows that ``redis.asyncio.Redis`` and never
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -102,7 +101,6 @@ class RedisCoordinator:
         self._limiters: dict[tuple[str, int], _SharedLimiter] = {}
         self._shared = True
         self._next_probe = 0.0
-        self._pending: set[asyncio.Task[None]] = set()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -157,18 +155,9 @@ class RedisCoordinator:
             )
         self._next_probe = anyio.current_time() + PROBE_EVERY
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
     async def aclose(self) -> None:
-        """Finish the pauses being written, then close the Redis client if it was made
-        here (a borrowed one stays open). Idempotent."""
-        if self._pending:
-            await asyncio.wait(set(self._pending), timeout=2 * REDIS_TIMEOUT)
-        for task in set(self._pending):
-            task.cancel()
+        """Close the Redis client if it was made here (a borrowed one stays open).
+        Idempotent."""
         if self._owns_client and not self._closed:
             await self._client.aclose()
         self._closed = True
@@ -235,14 +224,12 @@ class _SharedLimiter:
             if admitted:
                 return waited
 
-    def penalize(self, retry_after: float) -> None:
-        """Pause every process on this key for ``retry_after`` seconds (written to Redis in
-        the background; this process holds at once)."""
+    async def penalize(self, retry_after: float) -> None:
+        """Pause every process on this key for ``retry_after`` seconds: this process holds
+        at once, then the pause is written to Redis by the calling task (at most
+        :data:`REDIS_TIMEOUT`; a failed write only means local pacing)."""
         seconds = max(0.0, retry_after)
         self._held_until = max(self._held_until, anyio.current_time() + seconds)
-        self._fallback.penalize(seconds)
-        self._coordinator._spawn(self._write_pause(seconds))
-
-    async def _write_pause(self, seconds: float) -> None:
+        await self._fallback.penalize(seconds)
         args = self._shape.penalize_args(seconds)
         await self._coordinator._call(self._coordinator._penalize, self._key, args)

@@ -36,7 +36,7 @@ async def with_retries(
     retry: RetryPolicy,
     path: str,
     events: EventDispatcher | None,
-    on_failure: Callable[[ZenHireError], None],
+    on_failure: Callable[[ZenHireError], Awaitable[None]],
 ) -> T:
     """Run ``attempt(number)`` until it succeeds or ``retry`` gives up; raise the last error."""
     delays = retry.delays()
@@ -46,7 +46,7 @@ async def with_retries(
             result = await attempt(number)
         except ZenHireError as error:
             detach(error)
-            on_failure(error)
+            await on_failure(error)
             if events is not None:
                 events.request_failed(spec, number, error)
             if number > retry.max_retries or not retry.should_retry(

@@ -230,11 +230,11 @@ class Transport:
             if waited and self.events is not None:
                 self.events.pacing_waited(waited, self.priority)
 
-    def _note_failure(self, error: ZenHireError) -> None:
+    async def _note_failure(self, error: ZenHireError) -> None:
         if self.pacer is not None and isinstance(error, APIError) and error.status == 429:
             # Capped: a server asking for hours (or 1e300 s) must not freeze the client.
             wait = error.retry_after if error.retry_after is not None else 1.0
-            self.pacer.penalize(min(wait, self._retry.max_retry_after))
+            await self.pacer.penalize(min(wait, self._retry.max_retry_after))
 
     async def _open(
         self, spec: RequestSpec, *, stream: bool, attempt: int = 1
