@@ -33,6 +33,15 @@ error (401, 403, 402, 404 persona) sets the stop flag: the reader stops, workers
 yet started, rows in flight finish and are journaled, and :class:`BulkInviteError` carries
 the partial report. Per row, the whole job keeps only a 13-byte slot (``RowKeyTable``);
 failures and orphans are kept as lists because the report returns them.
+
+Across jobs and workers (``_bulk_fleet``): with ``shard=(index, count)`` rows of other
+shards are counted (``report.other_shard``) and left alone before any other check, so each
+worker keeps state only for its own rows. With ``skip_existing=True`` the job first lists
+the persona's sessions once (``ceil(sessions / 100)`` requests, paced as batch) and keeps a
+map of row key to session id of those holding a live link, made by any other job; their
+rows go to ``report.existing``. A failing list stops the job as a fatal error does (without
+it the job could give a candidate a second link). With a coordinator each row is also
+claimed before its create (``_bulk_row``), for jobs running at the same time.
 """
 
 from __future__ import annotations
@@ -50,6 +59,8 @@ from collections.abc import (
     Sized,
 )
 from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeAlias
 
 import anyio
@@ -58,12 +69,14 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from . import _bulk_rules as rules
 from . import _validation as v
+from ._bulk_fleet import check_shard, holds_live_link, shard_of
 from ._bulk_journal import CREATED, JournalWriter
 from ._bulk_records import JobRecord
 from ._bulk_row import BulkSessions, Ledger, OnRow, Row, RowInviter
-from ._bulk_rowkeys import row_key, row_marker
+from ._bulk_rowkeys import MARKER_JOB, row_key, row_marker
 from ._clock import LoopWallClock
-from .errors import BulkInviteError
+from ._coordination import RowClaims
+from .errors import BulkInviteError, ZenHireError
 from .models import BulkInviteReport, BulkProgress, Candidate, ConsentModeName
 
 __all__ = ["CandidateInput", "OnProgress", "bulk_invite"]
@@ -75,9 +88,21 @@ CandidateInput: TypeAlias = Candidate | Mapping[str, object]
 OnProgress = Callable[[BulkProgress], Awaitable[None] | None]
 """Called (sync or async) with the counts at least once a second and once at the end."""
 
+LinkExpiry = Callable[[str], datetime | None]
+"""The ``expires_at`` this client received for a session id, if it made it (else None)."""
+
 MAX_CONCURRENCY = 100
 PROGRESS_INTERVAL = 1.0
 _SEEN = 1  # row-table flag: the row appeared in this run's input
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """How a job shares its persona with other jobs and workers (see the module)."""
+
+    shard: tuple[int, int] | None = None
+    skip_existing: bool = True
+    link_expiry: LinkExpiry | None = None
 
 
 class _BulkJob:
@@ -90,7 +115,12 @@ class _BulkJob:
         concurrency: int,
         on_progress: OnProgress | None,
         total: int | None,
+        fleet: Fleet,
+        sessions: BulkSessions,
     ) -> None:
+        self._fleet = fleet
+        self._sessions = sessions
+        self._existing: dict[bytes, str] = {}
         self._inviter = inviter
         self._ledger = ledger
         self._journal = ledger.journal
@@ -111,6 +141,8 @@ class _BulkJob:
             async with anyio.create_task_group() as outer:
                 await outer.start(self._journal.run)  # group commit: rows share fsyncs
                 outer.start_soon(self._tick)
+                if self._fleet.skip_existing:
+                    await self._list_existing()  # a failure stops the job: no row is fed
                 # Made after the await above, so a cancellation there leaves no stream open.
                 send, receive = anyio.create_memory_object_stream[Row](self._concurrency)
                 async with anyio.create_task_group() as workers:
@@ -135,6 +167,8 @@ class _BulkJob:
             failed=ledger.failed,
             orphans=ledger.orphans,
             elapsed=anyio.current_time() - started,
+            existing=ledger.existing,
+            other_shard=ledger.other_shard,
         )
         if self._disk is not None:
             raise BulkInviteError(
@@ -152,6 +186,25 @@ class _BulkJob:
                 report=report,
             ) from ledger.fatal
         return report
+
+    async def _list_existing(self) -> None:
+        """Map the row key of every candidate with a live session of this persona (made by
+        another job) to its session id: one walk over the persona's sessions."""
+        ledger, fleet = self._ledger, self._fleet
+        job_id, now = self._state.job_id, ledger.clock.now()
+        found = self._sessions.iter(persona_id=self._inviter.persona_id, page_size=100)
+        try:
+            async for session in found:
+                ref = session.candidate_ref
+                if ref is None or (session.metadata or {}).get(MARKER_JOB) == job_id:
+                    continue  # this job's own sessions are its journal's business
+                if (shard := fleet.shard) and shard_of(ref, shard[1]) != shard[0]:
+                    continue
+                known = fleet.link_expiry(session.id) if fleet.link_expiry else None
+                if holds_live_link(session, now, known):
+                    self._existing.setdefault(row_key(ref), session.id)
+        except ZenHireError as error:
+            ledger.halt(error)
 
     async def _feed(
         self,
@@ -175,6 +228,10 @@ class _BulkJob:
         ref: str | None = None
         try:
             ref = rules.candidate_ref_of(item)
+            shard = self._fleet.shard
+            if shard is not None and shard_of(ref, shard[1]) != shard[0]:
+                self._ledger.other_shard += 1  # another worker's row: no state kept here
+                return None
             key = row_key(ref)
             before = self._state.rows.add_flags(key, _SEEN)
             if before & _SEEN:
@@ -185,6 +242,10 @@ class _BulkJob:
             if before & CREATED:
                 self._ledger.skipped += 1
                 self._ledger.finished("skipped")
+                return None
+            existing = self._existing.get(key)
+            if existing is not None:
+                self._ledger.exists(ref, existing)
                 return None
             fields = rules.read_row(item, ref, rules.marker(self._state.job_id, row_marker(key)))
         except (TypeError, ValueError) as exc:
@@ -255,10 +316,17 @@ async def bulk_invite(
     on_progress: OnProgress | None = None,
     journal_source: Mapping[str, str] | None = None,
     on_row: OnRow | None = None,
+    shard: tuple[int, int] | None = None,
+    skip_existing: bool = True,
+    claims_for: Callable[[str], RowClaims] | None = None,
+    link_expiry: LinkExpiry | None = None,
 ) -> BulkInviteReport:
     """Invite every candidate once, journaling each link; see the module docstring."""
     v.require_id("persona_id", persona_id)
     v.check_consent_mode(consent_mode)
+    checked_shard = check_shard(shard)
+    if not isinstance(skip_existing, bool):
+        raise TypeError(f"skip_existing must be True or False, got {skip_existing!r}")
     if isinstance(candidates, str | bytes) or not isinstance(candidates, Iterable | AsyncIterable):
         raise TypeError("candidates must be an iterable or async iterable of rows")
     if (
@@ -286,8 +354,10 @@ async def bulk_invite(
                 )
             )
         ledger = Ledger(writer, state, clock, on_row)
-        inviter = RowInviter(sessions, ledger, persona_id, consent_mode)
-        job = _BulkJob(inviter, ledger, concurrency, on_progress, total)
+        claims = None if claims_for is None else claims_for(persona_id)
+        inviter = RowInviter(sessions, ledger, persona_id, consent_mode, claims)
+        fleet = Fleet(checked_shard, skip_existing, link_expiry)
+        job = _BulkJob(inviter, ledger, concurrency, on_progress, total, fleet, sessions)
         return await job.run(candidates)
     finally:
         writer.close()

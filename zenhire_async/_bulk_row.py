@@ -9,6 +9,10 @@ retry would make one more. The pause between rounds comes from
 :meth:`._retry.RetryPolicy.delays`. Rows that met an ambiguous failure and then got a link
 are looked at once more by :meth:`RowInviter.sweep` when the job ends.
 
+With a coordinator, the row is first claimed (``_coordination.RowClaims``): a row another
+job holds is reported as *existing* and not created; after the create the claim names the
+session, or is released when the row got none.
+
 :class:`Ledger` is what every row's end is written to: the journal (a ``failed``, ``created``
 or ``orphan`` record), the counts and lists the report returns, the row event, and the stop
 flag a fatal error sets.
@@ -28,6 +32,7 @@ from ._bulk_journal import JournalWriter, ResumeState
 from ._bulk_records import AttemptRecord, CreatedRecord, FailedRecord, OrphanRecord
 from ._bulk_rowkeys import row_marker
 from ._clock import LoopWallClock
+from ._coordination import RowClaims
 from ._retry import RetryPolicy
 from .errors import DecodeError, ZenHireError
 from .events import BulkOutcome
@@ -105,6 +110,8 @@ class Ledger:
         self.skipped = 0
         self.failed: list[BulkFailure] = []
         self.orphans: list[str] = []
+        self.existing: list[tuple[str, str | None]] = []
+        self.other_shard = 0
         self.in_flight = 0
 
     def finished(self, outcome: BulkOutcome) -> None:
@@ -121,6 +128,11 @@ class Ledger:
         )
         self.failed.append(BulkFailure(candidate_ref=ref, code=code, message=message, index=index))
         self.finished("failed")
+
+    def exists(self, ref: str, session_id: str | None) -> None:
+        """Report a row not invited: its candidate has a session (or another job's claim)."""
+        self.existing.append((ref, session_id))
+        self.finished("existing")
 
     async def orphan(self, ref: str, session_id: str) -> None:
         """Journal and report ``session_id`` as an orphan of the row, unless it is known."""
@@ -140,15 +152,17 @@ class Ledger:
 
     def progress(self, total: int | None) -> BulkProgress:
         """The counts so far."""
-        failed = len(self.failed)
+        failed, existing = len(self.failed), len(self.existing)
         return BulkProgress(
-            done=self.created + self.skipped + failed,
+            done=self.created + self.skipped + failed + existing + self.other_shard,
             created=self.created,
             skipped=self.skipped,
             failed=failed,
             orphans=len(self.orphans),
             in_flight=self.in_flight,
             total=total,
+            existing=existing,
+            other_shard=self.other_shard,
         )
 
 
@@ -161,8 +175,10 @@ class RowInviter:
         ledger: Ledger,
         persona_id: str,
         consent_mode: ConsentModeName,
+        claims: RowClaims | None = None,
     ) -> None:
         self._sessions = sessions
+        self._claims = claims
         self._ledger = ledger
         self._persona_id = persona_id
         self._consent_mode = consent_mode
@@ -170,8 +186,28 @@ class RowInviter:
         # Rows that met an ambiguous failure and then got a link: (ref, key, session id).
         self._suspects: list[tuple[str, bytes, str]] = []
 
+    @property
+    def persona_id(self) -> str:
+        """The persona every row is invited to."""
+        return self._persona_id
+
     async def invite(self, row: Row) -> None:
-        """Create the row's session (reconciling first when told), up to ``MAX_ROUNDS``."""
+        """Claim the row (with a coordinator), then create its session, reconciling first
+        when told, up to ``MAX_ROUNDS``; the claim then names the session or is released."""
+        ledger, claims = self._ledger, self._claims
+        if claims is None:
+            await self._create(row)
+            return
+        job_id = ledger.state.job_id
+        claim = await claims.claim(row.key, job_id)
+        if not claim.granted:  # another job running now has it, or has made its session
+            ledger.exists(row.fields.candidate_ref, claim.session_id)
+            return
+        session_id = await self._create(row)
+        await claims.settle(row.key, job_id, session_id)
+
+    async def _create(self, row: Row) -> str | None:
+        """The row's rounds of create; the id of the session whose link is journaled."""
         ledger, fields = self._ledger, row.fields
         delays = self._retry.delays()
         reconcile, ambiguous = row.reconcile, row.reconcile
@@ -224,12 +260,13 @@ class RowInviter:
             ledger.finished("created")
             if ambiguous:
                 self._suspects.append((fields.candidate_ref, row.key, invite.id))
-            return
+            return invite.id
         assert last is not None
         if reconcile and not ledger.stop.is_set():
             # The last round was ambiguous: its session, if any, is reported in this run.
             await self._settle(fields.candidate_ref, row.key, None)
         await ledger.fail(fields.candidate_ref, rules.failure_code(last), str(last), row.index)
+        return None
 
     async def _settle(self, ref: str, key: bytes, error: ZenHireError | None) -> None:
         """Report the sessions of a row that ends without a link: the one ``error`` names

@@ -83,6 +83,10 @@ class Waiting:
         while len(self._expiries) > _KNOWN_EXPIRIES_MAX:
             self._expiries.popitem(last=False)
 
+    def link_expiry(self, session_id: str) -> datetime | None:
+        """When the link of a session this client created expires, if still remembered."""
+        return self._expiries.get(session_id) or self._expiries.get(canonical_id(session_id))
+
     async def await_completion(
         self, session_id: str, *, timeout: float | None, on_status: OnStatus | None
     ) -> SessionDetail:
@@ -93,7 +97,7 @@ class Waiting:
         home = self._home
         if home._shared_watcher is None:
             home._shared_watcher = SharedWatcher(home._sweeper(), self._clock, WatchBook())
-        expires_at = self._expiries.get(session_id) or self._expiries.get(canonical_id(session_id))
+        expires_at = self.link_expiry(session_id)
         return await home._shared_watcher.wait(
             session_id, expires_at=expires_at, timeout=timeout, on_status=on_status
         )

@@ -14,7 +14,7 @@ from yarl import URL
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
-from ._coordination import Coordinator
+from ._coordination import Coordinator, RowClaims
 from ._events_dispatch import EventDispatcher, observed
 from ._http import DEFAULT_MAX_RESPONSE_BYTES, ClientSession, Transport, check_base_url
 from ._log_env import configure_from_env
@@ -194,7 +194,14 @@ class ZenHireClient:
         self.personas = Personas(self._transport)
         """Interviewer personas."""
         budget = PollBudget(rate_limit_per_minute or DOCUMENTED_RATE_LIMIT, polling_share)
-        self.sessions = Sessions(self._transport, self._clock, budget)
+        claims = None
+        if coordinator is not None:
+            held = coordinator  # a closure, not a partial: no repr ever shows the key
+
+            def claims(persona_id: str) -> RowClaims:
+                return held.claims(key, persona_id)
+
+        self.sessions = Sessions(self._transport, self._clock, budget, claims=claims)
         """Interview sessions: links, status, waiting, results."""
 
     def with_options(

@@ -160,8 +160,8 @@ class StatusChanged:
     at: float
 
 
-BulkOutcome: TypeAlias = Literal["created", "skipped", "failed"]
-"""How a bulk-invite row ended."""
+BulkOutcome: TypeAlias = Literal["created", "skipped", "failed", "existing"]
+"""How a bulk-invite row ended (``existing``: its candidate already had a session)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -284,8 +284,8 @@ class BulkFailure(_Model, frozen=True, kw_only=True):
 class BulkProgress(_Model, frozen=True, kw_only=True):
     """Counts of a running bulk invite, given to ``on_progress`` (at least once a second).
 
-    ``done`` = ``created`` + ``skipped`` + ``failed``; ``total`` is the number of rows when
-    the input has a length, else ``None``.
+    ``done`` = ``created`` + ``skipped`` + ``failed`` + ``existing`` + ``other_shard``;
+    ``total`` is the number of rows when the input has a length, else ``None``.
     """
 
     done: int
@@ -295,6 +295,8 @@ class BulkProgress(_Model, frozen=True, kw_only=True):
     orphans: int
     in_flight: int
     total: int | None = None
+    existing: int = 0
+    other_shard: int = 0
 
 
 class BulkInviteReport(_Model, frozen=True, kw_only=True):
@@ -304,6 +306,13 @@ class BulkInviteReport(_Model, frozen=True, kw_only=True):
     an earlier run on the same journal, ``failed`` lists the rows without a link (a re-run
     retries them), ``orphans`` the ids of sessions whose link never reached the SDK (they
     stay ``initiated``, are never started and never charged). ``elapsed`` is in seconds.
+
+    ``existing`` lists, as ``(candidate_ref, session_id)``, the rows not invited because
+    their candidate already has a session for this persona that is neither failed nor
+    expired, made by another job or process (``skip_existing=True``), or because another job
+    running now holds the row's claim (with a coordinator; ``session_id`` is ``None`` until
+    that job has created it). ``other_shard`` counts the input rows of other shards
+    (``shard=``): neither invited nor failed here, they are another worker's.
     """
 
     job_id: str
@@ -312,6 +321,8 @@ class BulkInviteReport(_Model, frozen=True, kw_only=True):
     failed: list[BulkFailure]
     orphans: list[str]
     elapsed: float
+    existing: list[tuple[str, str | None]] = []
+    other_shard: int = 0
 
 
 class Page(_Model, Generic[T], frozen=True, kw_only=True):

@@ -21,6 +21,11 @@ WARNING per outage, and asks Redis again at most every :data:`PROBE_EVERY` secon
 first answer puts it back on the shared budget. Redis holds no API key (a hash names it), no
 link and no candidate ref.
 
+**Bulk invites.** Each row of a ``bulk_invite`` is claimed in Redis before its create
+(:meth:`RedisCoordinator.claims`, scripts and key names in ``_redis_claims``), so two jobs
+on one key and persona running at once never both invite one candidate; Redis down, the
+claim is granted and the job relies on the sessions it listed at its start.
+
 Made from a URL, the coordinator owns its Redis connection pool (:meth:`aclose`, or ``async
 with``); made with ``client=`` it borrows that ``redis.asyncio.Redis`` and never closes it.
 ``ZenHireClient.aclose()`` never closes a coordinator: many clients share one.
@@ -37,9 +42,11 @@ import anyio
 import redis.asyncio as aioredis
 from yarl import URL
 
+from ._coordination import Claim
 from ._pacing import RequestPacer
 from ._rate_limit import Priority, RateLimiter
 from ._redis_budget import ACQUIRE, PENALIZE, BudgetShape, budget_key
+from ._redis_claims import CLAIM, CLAIM_TTL, SETTLE, SETTLED_TTL, ClaimKeys, read_claim
 
 __all__ = ["PROBE_EVERY", "REDIS_TIMEOUT", "RedisCoordinator"]
 
@@ -98,6 +105,8 @@ class RedisCoordinator:
         self.fallback_share = float(fallback_share)
         self._acquire: _Script = self._client.register_script(ACQUIRE)
         self._penalize: _Script = self._client.register_script(PENALIZE)
+        self._claim: _Script = self._client.register_script(CLAIM)
+        self._settle: _Script = self._client.register_script(SETTLE)
         self._limiters: dict[tuple[str, int], _SharedLimiter] = {}
         self._shared = True
         self._next_probe = 0.0
@@ -126,8 +135,21 @@ class RedisCoordinator:
             found = self._limiters[key, per_minute] = _SharedLimiter(self, key, per_minute)
         return found
 
+    def claims(self, api_key: str, persona_id: str) -> _RowClaims:
+        """The bulk-invite row claims of ``api_key`` for ``persona_id`` (``_redis_claims``):
+        a Redis failure grants the claim (the job's list of sessions is the check left)."""
+        return _RowClaims(self, ClaimKeys(api_key, persona_id))
+
     async def _call(self, script: _Script, key: str, args: Sequence[int]) -> list[int] | None:
         """Run ``script`` on ``key``; None (and local pacing) when Redis fails or is slow."""
+        reply = await self._run(script, key, args)
+        if reply is None:
+            return None
+        return [int(value) for value in reply] if isinstance(reply, list) else [int(reply)]
+
+    async def _run(self, script: _Script, key: str, args: Sequence[int | str]) -> Any:
+        """Run ``script`` on ``key``; its reply, or None when Redis fails or is slow (or is
+        not asked again yet): the one WARNING per outage is logged here."""
         if not self._shared:
             now = anyio.current_time()
             if now < self._next_probe:
@@ -142,7 +164,7 @@ class RedisCoordinator:
         if not self._shared:
             self._shared = True
             logger.info("Redis answers again: back to the shared rate budget")
-        return [int(value) for value in reply] if isinstance(reply, list) else [int(reply)]
+        return reply
 
     def _fall_back(self, exc: Exception) -> None:
         if self._shared:
@@ -233,3 +255,29 @@ class _SharedLimiter:
         await self._fallback.penalize(seconds)
         args = self._shape.penalize_args(seconds)
         await self._coordinator._call(self._coordinator._penalize, self._key, args)
+
+
+class _RowClaims:
+    """One API key's and persona's row claims in Redis: a ``RowClaims``."""
+
+    def __init__(self, coordinator: RedisCoordinator, keys: ClaimKeys) -> None:
+        self._coordinator = coordinator
+        self._keys = keys
+
+    def __repr__(self) -> str:
+        return f"<row claims via {self._coordinator!r}>"
+
+    async def claim(self, row: bytes, job_id: str) -> Claim:
+        """Claim ``row`` for ``job_id``; granted when Redis does not answer."""
+        c = self._coordinator
+        args = (job_id, int(CLAIM_TTL * 1000))
+        reply = await c._run(c._claim, self._keys.key(row), args)
+        if not isinstance(reply, list) or len(reply) != 2 or int(reply[0]) == 1:
+            return Claim(granted=True)
+        return Claim(granted=False, session_id=read_claim(reply[1]))
+
+    async def settle(self, row: bytes, job_id: str, session_id: str | None) -> None:
+        """Point ``job_id``'s claim at ``session_id``, or release it (``None``)."""
+        c = self._coordinator
+        args = (job_id, session_id or "", int(SETTLED_TTL * 1000))
+        await c._run(c._settle, self._keys.key(row), args)

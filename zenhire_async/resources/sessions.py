@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +13,7 @@ from .. import _protocol as proto
 from .._bulk_job import CandidateInput, bulk_invite
 from .._bulk_job import OnProgress as OnBulkProgress
 from .._clock import LoopWallClock
+from .._coordination import RowClaims
 from .._events_dispatch import EventDispatcher, observed, observed_context
 from .._http import StreamedBody, Transport
 from .._ids import same_id
@@ -50,9 +51,11 @@ class Sessions:
         budget: PollBudget,
         *,
         home: Sessions | None = None,
+        claims: Callable[[str], RowClaims] | None = None,
     ) -> None:
         self._transport = transport
         self._clock = clock
+        self._claims = claims  # persona id -> its row claims, with a coordinator
         self._batch: Sessions | None = None
         # A derived client's (``with_options``) waits share its home's state: link
         # expiries, the jitter source and the watcher of every await_completion.
@@ -63,7 +66,9 @@ class Sessions:
 
     def _derive(self, transport: Transport) -> Sessions:
         """These sessions over another transport, sharing link expiries and the watcher."""
-        return Sessions(transport, self._clock, self._waiting.budget, home=self)
+        return Sessions(
+            transport, self._clock, self._waiting.budget, home=self, claims=self._claims
+        )
 
     def _as_batch(self) -> Sessions:
         """These sessions with every request paced as ``"batch"``, whatever the client's
@@ -116,6 +121,8 @@ class Sessions:
         concurrency: int = 8,
         on_progress: OnBulkProgress | None = None,
         journal_source: Mapping[str, str] | None = None,
+        shard: tuple[int, int] | None = None,
+        skip_existing: bool = True,
     ) -> BulkInviteReport:
         """Give every candidate exactly one link, recorded in ``journal``; safe to re-run.
 
@@ -134,6 +141,15 @@ class Sessions:
         (sync or async) gets :class:`~zenhire_async.BulkProgress` at least once a second.
         ``journal_source`` (strings) is recorded in a new journal's job record
         (``JobRecord.source``) to tell its input on resume; it is not compared here.
+
+        Many jobs and workers: ``shard=(index, count)`` invites only the rows whose
+        ``int.from_bytes(sha256(candidate_ref.encode()).digest()[:8], "big") % count`` is
+        ``index`` (the others are counted in ``report.other_shard``); each worker has its
+        own journal. ``skip_existing=True`` (the default) first lists the persona's
+        sessions once (about one request per 100): a candidate with a session that is
+        neither failed nor expired, made by any other job or process, is not invited again
+        and is listed in ``report.existing``. With ``coordinator=`` each row is also claimed
+        before its create, so two jobs running at once never both invite one candidate.
         """
         self._transport.check_usable()  # before the journal is opened or written
         events = self._transport.events
@@ -148,6 +164,10 @@ class Sessions:
             on_progress=on_progress,
             journal_source=journal_source,
             on_row=None if events is None else events.bulk_row,
+            shard=shard,
+            skip_existing=skip_existing,
+            claims_for=self._claims,
+            link_expiry=self._waiting.link_expiry,
         )
 
     # -- reading --------------------------------------------------------------------------
