@@ -18,6 +18,7 @@ import pytest
 from cli_support import Captured, zenhire
 
 from zenhire_async import AttemptRecord, CreatedRecord, FailedRecord, read_journal
+from zenhire_async._bulk_fleet import shard_of
 from zenhire_async.cli import run
 from zenhire_async.testing import Emulator, Simulation
 
@@ -139,6 +140,51 @@ async def test_invite_without_candidate_ref_column_is_a_usage_error(
     ]
     assert not (tmp_path / "bad.journal.jsonl").exists()
     assert emu.sessions_of() == []
+
+
+async def test_invite_shards_over_workers_then_lists_every_candidate_as_existing(
+    emu: Emulator, capsys: Captured, tmp_path: Path
+) -> None:
+    persona_id = emu.create_persona("Backend", "en")
+    source = _write_csv(tmp_path / "in.csv", [f"ref-{n},,,," for n in range(30)])
+    base = ["invite", "--persona", persona_id, "--csv", str(source), "--consent", "explicit"]
+    created = 0
+    for index in range(2):
+        journal = tmp_path / f"w{index}.jsonl"
+        code, _, err = await zenhire(emu, capsys, *base, "--journal", str(journal),
+                                     "--shard", f"{index}/2")  # fmt: skip
+        assert code == 0, err
+        mine = sum(1 for n in range(30) if shard_of(f"ref-{n}", 2) == index)
+        assert f"Invited: {mine} created," in err
+        assert f", {30 - mine} rows of other shards in" in err
+        created += mine
+    assert created == 30 and len(emu.sessions_of()) == 30
+    code, _, err = await zenhire(emu, capsys, *base, "--journal", str(tmp_path / "new.jsonl"))
+    assert code == 0, err
+    assert "Invited: 0 created," in err and ", 30 existing (a session from another job)" in err
+    assert "Not invited, already with a session for the persona (30):" in err
+    first = next(s for s in emu.sessions_of() if s["candidate_ref"] == "ref-0")
+    assert f"  ref-0: session {first['id']}" in err
+    assert "… and 10 more" in err  # the first 20 are listed
+    assert len(emu.sessions_of()) == 30
+
+
+@pytest.mark.parametrize("shard", ["2/2", "-1/2", "0/0", "1", "a/b", "1.5/3"])
+async def test_invite_refuses_a_bad_shard_before_anything(
+    emu: Emulator, capsys: Captured, tmp_path: Path, shard: str
+) -> None:
+    persona_id = emu.create_persona("Backend", "en")
+    source = _write_csv(tmp_path / "in.csv", ["ref-1,,,,"])
+    emu.reset_counts()
+    with pytest.raises(SystemExit) as exited:
+        await zenhire(
+            emu, capsys, "invite", "--persona", persona_id, "--csv", str(source),
+            "--consent", "explicit", f"--shard={shard}",
+        )  # fmt: skip
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --shard: {shard!r}: give the shard as I/N, with 0 <= I < N" in err
+    assert emu.total_requests == 0 and not (tmp_path / "in.journal.jsonl").exists()
 
 
 async def test_invite_stops_on_a_fatal_error_and_says_progress_is_journaled(

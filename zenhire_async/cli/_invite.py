@@ -8,8 +8,10 @@ first checks that its persona exists, so a typo leaves no journal behind. The fi
 stops reading the CSV: rows already handed over finish and are journaled, then the command
 says how to resume (the same command again) and exits 130. A second Ctrl-C cancels at
 once; rows in flight then have only their ``attempt`` record, which the next run
-reconciles. At the end, the links of this CSV's rows (this run and earlier ones) are
-written to the links CSV, mode 0600, in the CSV's order.
+reconciles. Candidates that already have a session for the persona (from another job or
+process) are not invited again and are listed at the end; ``--shard I/N`` makes the run one
+of N workers over the same CSV. At the end, the links of this CSV's rows (this run and
+earlier ones) are written to the links CSV, mode 0600, in the CSV's order.
 """
 
 from __future__ import annotations
@@ -53,11 +55,12 @@ from ._invite_report import (
     DEFAULT_CONCURRENCY,
     fatal_failure,
     interrupted,
+    show_existing,
     show_failures,
     summary,
 )
 from ._links import links_command, read_links, write_links
-from ._options import id_arg, positive_int
+from ._options import id_arg, positive_int, shard_arg
 from ._output import CountProgress, Output
 from ._pace import clock
 
@@ -137,7 +140,10 @@ class _Meter:
         eta = "-" if rate <= 0 or not remaining else clock(remaining / rate)
         detail = (
             f"{rate:.1f}/s  ETA {eta}  created {p.created}  failed {p.failed}  "
-            f"orphans {p.orphans}" + (f"  skipped {p.skipped}" if p.skipped else "")
+            f"orphans {p.orphans}"
+            + (f"  skipped {p.skipped}" if p.skipped else "")
+            + (f"  existing {p.existing}" if p.existing else "")
+            + (f"  other shards {p.other_shard}" if p.other_shard else "")
         )
         self._bar.update(p.done, self._total, detail)
 
@@ -243,6 +249,7 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
                     concurrency=args.concurrency,
                     on_progress=_Meter(bar, layout.rows),
                     journal_source=source,
+                    shard=args.shard,
                 )
             except BulkInviteError as error:
                 stopped = error
@@ -253,6 +260,7 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
     if stopped is not None:  # printed once the bar is gone
         out.note(summary(stopped.report) + " before it stopped")
         await show_failures(stopped.report, layout, out)
+        show_existing(stopped.report, out)
         held = await loop.run_in_executor(None, read_links, journal)
         failure = fatal_failure(stopped, journal, args.persona, len(held.links))
         out.failure(failure)
@@ -275,6 +283,7 @@ async def invite(zh: ZenHireClient, args: argparse.Namespace, out: Output) -> in
     else:
         out.note(f"Invited: {summary(report)} in {report.elapsed:.1f}s")
         await show_failures(report, layout, out)
+        show_existing(report, out)
         out.note(f"Journal: {journal}")
         out.note(f"Links of {count} candidate(s) written to {links} (mode 0600)")
         if others > 0:
@@ -325,6 +334,13 @@ def register(
     )
     p.add_argument(
         "--out", metavar="PATH", help="links CSV to write (default: <csv name>.links.csv)"
+    )
+    p.add_argument(
+        "--shard",
+        type=shard_arg,
+        metavar="I/N",
+        help="invite only this worker's shard I of N of the rows (0 <= I < N; by a hash of "
+        "candidate_ref), each worker with its own --journal",
     )
     add_events_option(p)
     p.set_defaults(api_handler=invite)

@@ -31,6 +31,7 @@ __all__ = [
     "SHOWN_FAILURES",
     "fatal_failure",
     "interrupted",
+    "show_existing",
     "show_failures",
     "summary",
 ]
@@ -42,11 +43,30 @@ SHOWN_FAILURES = 20
 
 
 def summary(report: BulkInviteReport) -> str:
-    """One line of counts: created, skipped, failed, orphans."""
-    return (
+    """One line of counts: created, skipped, failed, orphans; existing and other shards
+    when there are any."""
+    line = (
         f"{report.created} created, {report.skipped} skipped (already invited), "
         f"{len(report.failed)} failed, {len(report.orphans)} orphans"
     )
+    if report.existing:
+        line += f", {len(report.existing)} existing (a session from another job)"
+    if report.other_shard:
+        line += f", {report.other_shard} rows of other shards"
+    return line
+
+
+def show_existing(report: BulkInviteReport, out: Output) -> None:
+    """List the first candidates not invited for having a session already, and count the
+    rest."""
+    if not report.existing:
+        return
+    out.note(f"Not invited, already with a session for the persona ({len(report.existing)}):")
+    for ref, session_id in report.existing[:SHOWN_FAILURES]:
+        where = f"session {session_id}" if session_id else "claimed by another job still running"
+        out.note(f"  {ref}: {where}")
+    if len(report.existing) > SHOWN_FAILURES:
+        out.note(f"  … and {len(report.existing) - SHOWN_FAILURES} more")
 
 
 async def show_failures(report: BulkInviteReport, layout: CandidatesCsv, out: Output) -> None:
@@ -107,6 +127,8 @@ def _resume_command(args: argparse.Namespace, journal: Path) -> str:
         parts += ["--delimiter", "tab" if args.delimiter == "\t" else args.delimiter]
     if args.journal_reuse:
         parts.append("--journal-reuse")
+    if args.shard is not None:
+        parts += ["--shard", f"{args.shard[0]}/{args.shard[1]}"]
     return shlex.join(parts)
 
 

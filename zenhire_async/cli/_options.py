@@ -11,6 +11,7 @@ from typing import TextIO
 
 from .. import ZenHireClient
 from .. import _validation as v
+from .._bulk_fleet import check_shard
 from .._http import check_base_url, is_plain_http_to_remote
 from ..events import OnEvent
 from ._errors import UsageError
@@ -89,6 +90,22 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def shard_arg(text: str) -> tuple[int, int]:
+    """An argparse type: ``I/N``, this worker's shard ``I`` of ``N`` (``0 <= I < N``)."""
+    index, slash, count = text.partition("/")
+    try:
+        if not slash:
+            raise ValueError("not of the form I/N")
+        shard = check_shard((int(index), int(count)))
+    except (TypeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the shard as I/N, with 0 <= I < N (e.g. 0/3, 1/3, 2/3 for "
+            f"three workers) ({error})"
+        ) from None
+    assert shard is not None
+    return shard
 
 
 def id_arg(text: str) -> str:
