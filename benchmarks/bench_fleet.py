@@ -11,12 +11,20 @@ without a coordinator: each process paces alone at R.
 The emulator allows what one bucket of R can send in its window (``burst + window × (R -
 burst) / 60``, +2): the full run uses the real 60 s window at R = 600; the quick run a
 5 s window at R = 1,200, so that a few seconds show the fleet's overshoot.
+
+The bulk row (issue 15's sixth): 3 worker processes (``--bulk-child``) run
+``bulk_invite(..., shard=(i, 3))`` over the same CSV of 3,000 rows (600 quick), each with
+its own journal and a ``RedisCoordinator`` (the emulator's per-key limit on, at what one
+bucket of R = 6,000/min may send in a 10 s window); then one more process runs a second job
+over the same CSV with a new journal and no shard. Counted in the emulator: sessions per
+candidate, the second job's creates and list requests.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import math
 import shutil
@@ -25,8 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from benchmarks._harness import Row, standalone
@@ -138,12 +148,148 @@ async def _fleet(rate: int, window: float, seconds: float, redis_url: str) -> di
     return totals
 
 
+BULK_RATE, BULK_WINDOW, WORKERS = 6000, 10.0, 3
+
+
+def _read_rows(path: str) -> list[dict[str, object]]:
+    """The CSV's rows as bulk-invite rows (read before the child's loop starts)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [{"candidate_ref": row["candidate_ref"]} for row in csv.DictReader(fh)]
+
+
+async def _bulk_child(args: argparse.Namespace, rows: list[dict[str, object]]) -> dict[str, float]:
+    """One bulk job: the CSV's rows (of one shard, or all), a coordinator, its journal."""
+    from zenhire_async import ZenHireClient, events
+    from zenhire_async.redis import RedisCoordinator
+
+    limited = 0
+
+    def count(event: events.Event) -> None:
+        nonlocal limited
+        limited += isinstance(event, events.RateLimited)
+
+    shard = None if args.shard == "none" else tuple(int(x) for x in args.shard.split("/"))
+    async with (
+        RedisCoordinator(args.redis) as coordinator,
+        ZenHireClient(
+            api_key=args.key,
+            base_url=args.base_url,
+            rate_limit_per_minute=args.rate,
+            coordinator=coordinator,
+            on_event=count,
+        ) as zh,
+    ):
+        await asyncio.sleep(max(0.0, args.start_at - time.time()))
+        report = await zh.sessions.bulk_invite(
+            args.persona,
+            rows,
+            consent_mode="explicit",
+            journal=args.journal,
+            concurrency=8,
+            shard=shard,  # type: ignore[arg-type]
+        )
+    return {
+        "created": report.created,
+        "existing": len(report.existing),
+        "other_shard": report.other_shard,
+        "failed": len(report.failed),
+        "elapsed": report.elapsed,
+        "limited": limited,
+    }
+
+
+async def _bulk_jobs(
+    emu: Any, persona: str, folder: Path, redis_url: str, shards: list[str], name: str
+) -> list[dict[str, float]]:
+    """Run one bulk-job process per entry of ``shards`` at once; their results."""
+    start_at = time.time() + 3.0
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "benchmarks.bench_fleet", "--bulk-child", "--key", emu.api_key),
+            *("--base-url", emu.base_url, "--rate", str(BULK_RATE), "--redis", redis_url),
+            *("--persona", persona, "--csv", str(folder / "in.csv"), "--shard", shard),
+            *("--journal", str(folder / f"{name}-{i}.jsonl"), "--start-at", str(start_at)),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for i, shard in enumerate(shards)
+    ]
+    return [json.loads((await proc.communicate())[0]) for proc in procs]
+
+
+async def _bulk(rows: int, redis_url: str) -> dict[str, Any]:
+    """3 shard workers, then a second job with a new journal, over one CSV of ``rows``."""
+    from zenhire_async.testing import Emulator
+
+    burst = max(1, BULK_RATE // 100)
+    allowed = math.ceil(burst + BULK_WINDOW * (BULK_RATE - burst) / 60) + 2
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-bulk-") as directory:
+        folder = Path(directory)
+        refs = [f"cand-{i:05d}" for i in range(rows)]
+        (folder / "in.csv").write_text("candidate_ref\n" + "\n".join(refs) + "\n", "utf-8")
+        async with Emulator(rate_limit_per_minute=allowed, rate_limit_window=BULK_WINDOW) as emu:
+            persona = emu.create_persona()
+            shards = [f"{i}/{WORKERS}" for i in range(WORKERS)]
+            workers = await _bulk_jobs(emu, persona, folder, redis_url, shards, "worker")
+            per_ref = Counter(s["candidate_ref"] for s in emu.sessions_of())
+            emu.reset_counts()
+            [second] = await _bulk_jobs(emu, persona, folder, redis_url, ["none"], "second")
+            counts = emu.request_counts
+    return {
+        "workers": workers,
+        "second": second,
+        "once": sum(1 for ref in refs if per_ref[ref] == 1),
+        "extra": sum(per_ref.values()) - len(per_ref),
+        "lists": counts["GET /sessions"],
+        "creates": counts["POST /personas/{id}/sessions"],
+    }
+
+
+def _bulk_rows(rows: int, redis_url: str) -> tuple[list[Row], list[str]]:
+    """Row 6: every row invited once by 3 shards; a second job invites 0, lists them all."""
+    found = asyncio.run(_bulk(rows, redis_url))
+    workers, second = found["workers"], found["second"]
+    case = f"{WORKERS} workers shard=(i, {WORKERS}) over {rows:,} rows, then a second job"
+    table = [
+        Row(
+            case=case,
+            metric="rows invited exactly once by the workers",
+            value=float(found["once"]),
+            baseline="rows",
+            baseline_value=float(rows),
+            goal="every row",
+            met=found["once"] == rows and found["extra"] == 0,
+        ),
+        Row(
+            case=case,
+            metric="second job (new journal): invited / listed existing",
+            value=float(second["created"]),
+            baseline="existing",
+            baseline_value=float(second["existing"]),
+            goal=f"0 / {rows:,}",
+            met=second["created"] == 0 and found["creates"] == 0 and second["existing"] == rows,
+        ),
+    ]
+    notes = [
+        f"bulk: workers created {', '.join(str(int(w['created'])) for w in workers)} rows "
+        f"in {', '.join(format(w['elapsed'], '.1f') for w in workers)} s, "
+        f"{sum(int(w['limited']) for w in workers)} × 429, "
+        f"{sum(int(w['failed']) for w in workers)} failed; the second job took "
+        f"{second['elapsed']:.1f} s and {found['lists']} list requests "
+        f"(ceil({rows:,} / 100) = {math.ceil(rows / 100)}); emulator limit: one bucket of "
+        f"{BULK_RATE}/min in a {BULK_WINDOW:g} s window",
+    ]
+    return table, notes
+
+
 def run(quick: bool) -> dict[str, Any]:
-    """Row 1: 429s and aggregate throughput of 4 processes, with and without a coordinator."""
+    """Row 1: 429s and aggregate throughput of 4 processes, with and without a coordinator;
+    row 6: bulk invites over 3 shards, then a second job."""
     rate, window, seconds = (1200, 5.0, 5.0) if quick else (600, 60.0, 60.0)
     with _redis_server() as url:
         control = asyncio.run(_fleet(rate, window, seconds, "none"))
         shared = asyncio.run(_fleet(rate, window, seconds, url))
+        bulk_table, bulk_notes = _bulk_rows(600 if quick else 3000, url)
     # after the first bucket, which any run starts with: the rate the fleet keeps up
     burst = max(1, rate // 100)
     per_minute = (shared["answered"] - burst) / shared["elapsed"] * 60
@@ -172,7 +318,9 @@ def run(quick: bool) -> dict[str, Any]:
         f"{seconds:g} s of calls per run; the emulator's window {window:g} s; control run: "
         f"{control['answered']:.0f} answered, {control['limited']:.0f} × 429 (each 429 holds"
         " the process that got it for its Retry-After)",
+        *bulk_notes,
     ]
+    rows += bulk_table
     return {"title": "8. Many processes, one key (Redis)", "rows": rows, "notes": notes}
 
 
@@ -180,6 +328,11 @@ def main() -> None:
     """``--child ...`` is one process of the fleet; otherwise the whole benchmark."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", action="store_true")
+    parser.add_argument("--bulk-child", action="store_true")
+    parser.add_argument("--persona")
+    parser.add_argument("--csv")
+    parser.add_argument("--shard")
+    parser.add_argument("--journal")
     parser.add_argument("--key")
     parser.add_argument("--base-url")
     parser.add_argument("--rate", type=int)
@@ -187,6 +340,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--start-at", type=float)
     args, _ = parser.parse_known_args()
+    if args.bulk_child:
+        print(json.dumps(asyncio.run(_bulk_child(args, _read_rows(args.csv)))))
+        return
     if not args.child:
         standalone("fleet", __doc__, run)
         return
