@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from zenhire_async import BulkProgress, ZenHireClient
+from zenhire_async import BulkInviteError, BulkProgress, ServerError, ZenHireClient
 from zenhire_async._bulk_fleet import shard_of
 from zenhire_async.testing import Emulator
 
@@ -221,3 +221,27 @@ async def test_bad_shards_are_refused_before_any_request(
         )
     assert emu.total_requests == 0
     assert not (tmp_path / "j.jsonl").exists()
+
+
+async def test_a_listing_that_fails_stops_the_job_before_any_create(
+    zh: ZenHireClient, emu: Emulator, tmp_path: Path
+) -> None:
+    persona_id = emu.create_persona()
+    emu.faults.add("500", route=LIST_ROUTE)  # every attempt, retries included
+    with pytest.raises(BulkInviteError, match="0 created") as stopped:
+        await zh.sessions.bulk_invite(
+            persona_id,
+            [{"candidate_ref": r} for r in refs(5)],
+            consent_mode="explicit",
+            journal=tmp_path / "j.jsonl",
+        )
+    assert isinstance(stopped.value.__cause__, ServerError)
+    assert emu.request_counts[CREATE_ROUTE] == 0  # never invited without the check
+    emu.faults.clear()
+    report = await zh.sessions.bulk_invite(
+        persona_id,
+        [{"candidate_ref": r} for r in refs(5)],
+        consent_mode="explicit",
+        journal=tmp_path / "j.jsonl",
+    )
+    assert report.created == 5  # the same command again goes on
