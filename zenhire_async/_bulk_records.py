@@ -15,10 +15,9 @@ writes the mailer's CSV of links (:func:`export_links_csv`), whole or not at all
 
 from __future__ import annotations
 
-import contextlib
 import csv
+import io
 import os
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import TypeAlias, Union
 import msgspec
 
 from ._bulk_rowkeys import MARKER_JOB
+from ._private_files import replacing
 from ._redact import hide_link
 from .errors import UnsafePathError
 
@@ -210,25 +210,19 @@ def export_links_csv(journal: str | os.PathLike[str], out: str | os.PathLike[str
     number of rows written.
     """
     check_export_target(journal, out)
-    target = Path(out)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["candidate_ref", "candidate_link", "expires_at"])
-            for record in read_journal(journal):
-                if isinstance(record, CreatedRecord):
-                    writer.writerow(
-                        [record.candidate_ref, record.candidate_link, record.expires_at.isoformat()]
-                    )
-                    count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
+    with replacing(Path(out)) as (raw, _):
+        fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        writer = csv.writer(fh)
+        writer.writerow(["candidate_ref", "candidate_link", "expires_at"])
+        for record in read_journal(journal):
+            if isinstance(record, CreatedRecord):
+                writer.writerow(
+                    [record.candidate_ref, record.candidate_link, record.expires_at.isoformat()]
+                )
+                count += 1
+        fh.flush()
+        fh.detach()  # ``replacing`` closes the file
+        os.fsync(raw.fileno())
         check_export_target(journal, out)  # still true now that the file is complete
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
     return count

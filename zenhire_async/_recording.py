@@ -1,25 +1,24 @@
 """Downloading a recording: its chunks (from ``StreamedBody.iter_chunks``) atomically to a file.
 
 A long interview is hundreds of MB of WAV, so nothing here holds more than one chunk. A
-download goes to a hidden temporary file (mode 0600: recordings are personal data) in the
-target's directory, is fsync'd, and is renamed over the target only when every byte promised
-by ``Content-Length`` arrived; on any failure or cancellation the temporary file is removed
-and the target is left as it was. A recording is asked for uncompressed; one sent compressed
-anyway is inflated by the request path, and its ``Content-Length`` (the compressed size,
-checked on the wire) is then not compared with the bytes written (``expected_size`` is
-``StreamedBody.content_length``, ``None`` then).
+download goes to a private file beside the target (``_private_files.replacing``: mode 0600,
+recordings are personal data), is fsync'd, and is renamed over the target only when every
+byte promised by ``Content-Length`` arrived; on any failure or cancellation the temporary
+file is removed and the target is left as it was. A recording is asked for uncompressed;
+one sent compressed anyway is inflated by the request path, and its ``Content-Length`` (the
+compressed size, checked on the wire) is then not compared with the bytes written
+(``expected_size`` is ``StreamedBody.content_length``, ``None`` then).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from ._private_files import replacing
 from .errors import APIConnectionError
 
 __all__ = [
@@ -60,13 +59,10 @@ async def write_atomically(
     # network chunk, and each batch is written while the next one arrives: at most two
     # batches are held.
     loop = asyncio.get_running_loop()
-    directory = target.parent
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
     written = 0
     pending: asyncio.Future[None] | None = None
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with replacing(target) as (fh, _):
             batch: list[bytes] = []
             batched = 0
             async for chunk in chunks:
@@ -88,13 +84,9 @@ async def write_atomically(
                     f"the recording ended after {written} of {expected_size} bytes"
                 )
             await loop.run_in_executor(None, _write_and_sync, fh, batch)
-        os.replace(tmp, target)
     except BaseException:
         if pending is not None and not pending.done():
             # Closing the file above waited for the write; only its outcome is left to drop.
             pending.add_done_callback(_consume)
-        # Synchronous on purpose: it must run even while the task is being cancelled.
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
         raise
     return written

@@ -9,13 +9,13 @@ Disk work runs in the event loop's executor, off the loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from .._private_files import replacing
 
 __all__ = ["ensure_private_dir", "fill_private_file", "write_private_file"]
 
@@ -24,18 +24,13 @@ T = TypeVar("T")
 
 def _fill_atomically(target: Path, fill: Callable[[Path], T]) -> T:
     """Let ``fill`` write a private temporary file beside ``target``, then move it there."""
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(fd)  # mkstemp made it with mode 0600; ``fill`` opens it by name
-    try:
-        result = fill(Path(tmp_name))
-        with open(tmp_name, "rb") as fh:
+    with replacing(target) as (_, path):
+        result = fill(path)
+        # ``fill`` may have put another file at ``path`` (export_links_csv renames its own
+        # into place): sync and fix the mode of what is there now, by name.
+        with open(path, "rb") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o600)
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+        os.chmod(path, 0o600)
     return result
 
 
