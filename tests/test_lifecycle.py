@@ -342,14 +342,19 @@ async def test_cancelling_bulk_invite_anywhere_keeps_the_journal_whole(tmp_path:
         Emulator() as emu,
         ZenHireClient(api_key=emu.api_key, base_url=emu.base_url) as zh,
     ):
-        persona_id = emu.create_persona()
+        personas: dict[int, str] = {}
+
+        def persona(k: int) -> str:
+            # A persona per cut: each cut is a new job over the same refs, and a job skips
+            # candidates who already have a session for its persona (skip_existing).
+            return personas.setdefault(k, emu.create_persona())
 
         def journal(k: int) -> Path:
             return tmp_path / f"invites-{k}.jsonl"
 
         async def operation(k: int) -> None:
             report = await zh.sessions.bulk_invite(
-                persona_id,
+                persona(k),
                 [{"candidate_ref": ref} for ref in refs],
                 consent_mode="explicit",
                 journal=journal(k),
@@ -369,7 +374,7 @@ async def test_cancelling_bulk_invite_anywhere_keeps_the_journal_whole(tmp_path:
             # The same job run again completes: one link per candidate, orphans accounted.
             with anyio.fail_after(3600):
                 await zh.sessions.bulk_invite(
-                    persona_id,
+                    persona(k),
                     [{"candidate_ref": ref} for ref in refs],
                     consent_mode="explicit",
                     journal=path,
