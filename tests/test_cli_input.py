@@ -21,7 +21,7 @@ from zenhire_async import AttemptRecord, JobRecord, ZenHireClient, read_journal
 from zenhire_async.cli._candidates import read_layout
 from zenhire_async.testing import Emulator
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.main_thread]  # the command listens for Ctrl-C
 
 
 def _csv(path: Path, refs: list[str], header: str = "candidate_ref,tags\n") -> Path:

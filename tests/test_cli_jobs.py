@@ -22,7 +22,7 @@ from zenhire_async._bulk_fleet import shard_of
 from zenhire_async.cli import run
 from zenhire_async.testing import Emulator, Simulation
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.main_thread]  # the command listens for Ctrl-C
 
 HEADER = "candidate_ref,tags,metadata.req,metadata.team,email\n"
 

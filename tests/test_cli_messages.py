@@ -19,7 +19,7 @@ from zenhire_async.cli._options import make_client
 from zenhire_async.cli._pace import Pace
 from zenhire_async.testing import Emulator
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.main_thread]  # the command listens for Ctrl-C
 
 
 async def _usage_error(emu: Emulator, capsys: Captured, *argv: str) -> str:
