@@ -31,15 +31,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import anyio
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from yarl import URL
 
+from ._coordination import WatchChannel
 from ._pacing import RequestPacer
 from ._rate_limit import Priority, RateLimiter
 from ._redis_budget import ACQUIRE, PENALIZE, BudgetShape, budget_key
+from ._redis_watch import RedisWatchChannel
 
 __all__ = ["PROBE_EVERY", "REDIS_TIMEOUT", "RedisCoordinator"]
 
@@ -52,6 +55,7 @@ PROBE_EVERY = 2.0
 """Seconds between two attempts to reach Redis again while pacing locally."""
 
 _Script = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
 
 
 class RedisCoordinator:
@@ -126,30 +130,46 @@ class RedisCoordinator:
             found = self._limiters[key, per_minute] = _SharedLimiter(self, key, per_minute)
         return found
 
+    def watch_channel(self, api_key: str) -> WatchChannel:
+        """A channel for one shared watcher of ``api_key`` (``_redis_watch``)."""
+        return RedisWatchChannel(self._attempt, self._client, api_key)
+
     async def _call(self, script: _Script, key: str, args: Sequence[int]) -> list[int] | None:
         """Run ``script`` on ``key``; None (and local pacing) when Redis fails or is slow."""
+        reply = await self._attempt(lambda: script(keys=[key], args=list(args)))
+        if reply is None:
+            return None
+        return [int(value) for value in reply] if isinstance(reply, list) else [int(reply)]
+
+    async def _attempt(self, call: Callable[[], Awaitable[T]], slack: float = 0.0) -> T | None:
+        """``call()`` within :data:`REDIS_TIMEOUT` (plus ``slack``, a blocking read's own
+        wait); None when Redis fails or is slow (one WARNING per outage, a probe at most
+        every :data:`PROBE_EVERY` s while it is away). Never raises but cancellation."""
         if not self._shared:
             now = anyio.current_time()
             if now < self._next_probe:
                 return None
             self._next_probe = now + PROBE_EVERY  # one probe at a time
         try:
-            with anyio.fail_after(REDIS_TIMEOUT):
-                reply = await script(keys=[key], args=list(args))
-        except Exception as exc:  # any failure of Redis: pace locally, never raise
+            with anyio.fail_after(REDIS_TIMEOUT + slack):
+                try:
+                    reply = await call()
+                except RedisConnectionError:  # a pooled connection Redis closed: once more
+                    reply = await call()
+        except Exception as exc:  # any failure of Redis: go local, never raise
             self._fall_back(exc)
             return None
         if not self._shared:
             self._shared = True
-            logger.info("Redis answers again: back to the shared rate budget")
-        return [int(value) for value in reply] if isinstance(reply, list) else [int(reply)]
+            logger.info("Redis answers again: back to the shared rate budget and watcher")
+        return reply
 
     def _fall_back(self, exc: Exception) -> None:
         if self._shared:
             self._shared = False
             logger.warning(
                 "Redis is unreachable or slow (%s): pacing locally at %.0f%% of the rate "
-                "until it answers",
+                "and waiting on local sweeps until it answers",
                 type(exc).__name__,
                 self.fallback_share * 100,
             )
