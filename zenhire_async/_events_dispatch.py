@@ -50,6 +50,7 @@ from .events import (
     CallStarted,
     Event,
     EventHook,
+    LeaderChanged,
     OnEvent,
     PacingWaited,
     RateLimited,
@@ -228,6 +229,10 @@ class EventDispatcher:
     ) -> None:
         """A watched session was seen in a new status."""
         self.emit(StatusChanged(session_id, old, new, seconds_in_old, polls, self.now()))
+
+    def leader_changed(self, leading: bool) -> None:
+        """This process gained or lost the shared watcher's leadership."""
+        self.emit(LeaderChanged(leading, self.now()))
 
     def bulk_row(self, job_id: str, outcome: BulkOutcome) -> None:
         """A bulk-invite row finished."""

@@ -9,7 +9,9 @@ batches every ``await_completion``. It reads sessions only through a
 usable), so it never imports the resource that exposes it. A client made by
 ``with_options`` gets a :meth:`Waiting.derive` that reads through its own options and
 shares the rest with its home: its ``watch`` polls with its options, its
-``await_completion`` joins the home's shared watcher (which polls with the home's).
+``await_completion`` joins the home's shared watcher (which polls with the home's). With a
+coordinator's :class:`~zenhire_async._coordination.WatchChannel`, the shared watcher is a
+:class:`~zenhire_async._poll_fleet.FleetWatcher`: one leader sweeps for every process.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import anyio
 
 from . import _protocol as proto
 from ._clock import LoopWallClock
+from ._coordination import WatchChannel
 from ._ids import canonical_id
 from ._poll_book import WatchBook, WatchState
 from ._poll_budget import PollBudget
+from ._poll_fleet import FleetWatcher
 from ._poll_policy import OnStatus, check_wait_timeout
 from ._poll_sweep import SessionReader, Sweeper
 from ._poll_watch import SessionWatch, SharedWatcher, new_book
@@ -57,6 +61,7 @@ class Waiting:
         clock: LoopWallClock,
         *,
         home: Waiting | None = None,
+        channel: WatchChannel | None = None,
     ) -> None:
         self._reader = reader
         self.budget = budget
@@ -67,6 +72,7 @@ class Waiting:
             OrderedDict() if home is None else home._expiries
         )
         self._shared_watcher: SharedWatcher | None = None
+        self._channel: WatchChannel | None = channel if home is None else home._channel
 
     def derive(self, reader: SessionReader) -> Waiting:
         """Waits reading through ``reader`` that share this client's state (``with_options``)."""
@@ -96,7 +102,12 @@ class Waiting:
         self._reader.check_usable()  # closed, or another loop: before any shared state
         home = self._home
         if home._shared_watcher is None:
-            home._shared_watcher = SharedWatcher(home._sweeper(), self._clock, WatchBook())
+            sweeper, book = home._sweeper(), WatchBook()
+            home._shared_watcher = (
+                SharedWatcher(sweeper, self._clock, book)
+                if home._channel is None
+                else FleetWatcher(sweeper, self._clock, book, home._channel)
+            )
         expires_at = self.link_expiry(session_id)
         return await home._shared_watcher.wait(
             session_id, expires_at=expires_at, timeout=timeout, on_status=on_status

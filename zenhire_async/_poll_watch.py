@@ -210,13 +210,14 @@ class SharedWatcher:
         self._book.track(session_id, expires_at=expires_at, now=anyio.current_time())
         entry = self._book.tracked[session_id]
         self._waiters.setdefault(session_id, []).append(waiter)
-        if entry.last is not None:  # another waiter has seen it already
-            waiter.changes.append(entry.last)
-            if entry.done:
-                self._settle(entry.last, expired=entry.expired)
-        if not waiter.has_news:
-            self._poke_if_sooner()
         try:
+            await self._joining(session_id)
+            if entry.last is not None and not waiter.has_news:  # seen already
+                waiter.changes.append(entry.last)
+                if entry.done:
+                    self._settle(entry.last, expired=entry.expired)
+            if not waiter.has_news:
+                self._poke_if_sooner()
             while True:
                 while waiter.changes:
                     change = waiter.changes.pop(0)
@@ -244,7 +245,22 @@ class SharedWatcher:
                 else:
                     await waiter.sleep(deadline)
         finally:
-            self._leave(waiter)
+            if self._leave(waiter):
+                await self._left(session_id)
+
+    async def _joining(self, session_id: str) -> None:
+        """A first waiter of ``session_id`` is about to wait (a fleet registers it)."""
+
+    async def _left(self, session_id: str) -> None:
+        """The last waiter of ``session_id`` has left (a fleet unregisters it)."""
+
+    async def _tick(self, deadline: float | None) -> bool:
+        """Once per turn of the drive loop: whether to go on to this turn's sweep."""
+        return True
+
+    def _cap(self, wake: float | None) -> float | None:
+        """The latest time the sleeping driver wakes for its next :meth:`_tick`."""
+        return wake
 
     def _settle(self, last: SessionSummary, *, expired: bool) -> None:
         """A session is done: hand its waiters the outcome, or queue its detail fetch."""
@@ -279,11 +295,13 @@ class SharedWatcher:
             return
         self._poke()
 
-    def _leave(self, waiter: _Waiter) -> None:
+    def _leave(self, waiter: _Waiter) -> bool:
+        """Take ``waiter`` out; whether it was its session's last one."""
         waiters = self._waiters.get(waiter.session_id, [])
         if waiter in waiters:
             waiters.remove(waiter)
-        if not waiters:
+        last = not waiters
+        if last:
             self._waiters.pop(waiter.session_id, None)
             self._details.pop(waiter.session_id, None)
             self._book.untrack(waiter.session_id)
@@ -291,6 +309,7 @@ class SharedWatcher:
             self._driver = None
         if self._driver is None and self._successor in (None, waiter):
             self._elect(exclude=waiter)
+        return last
 
     def _elect(self, *, exclude: _Waiter) -> None:
         """Wake one other waiter to take over the sweeps (it drives if nobody has since)."""
@@ -317,10 +336,13 @@ class SharedWatcher:
                 for entry in self._book.expire(self._clock.now()):
                     if entry.last is not None:
                         self._deliver(entry.last, expired=True)
+                sweep = await self._tick(deadline)
                 if waiter.has_news or self._closed:
                     break
                 if deadline is not None and anyio.current_time() >= deadline:
                     break
+                if not sweep:
+                    continue
                 if self._run is None:
                     if self._details:
                         wake: float | None = self._sweeper.earliest()
@@ -328,6 +350,7 @@ class SharedWatcher:
                         wake = self._sweeper.next_wake(self._book)
                     if deadline is not None and (wake is None or wake > deadline):
                         wake = deadline
+                    wake = self._cap(wake)
                     replan = self._replan
                     self._wake_at = wake
                     with anyio.move_on_after(

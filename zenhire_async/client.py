@@ -107,8 +107,9 @@ class ZenHireClient:
     watcher's sweeps are batch whatever the client's priority. ``on_event``
     is a hook or a list of hooks given every :mod:`~zenhire_async.events` event.
     ``coordinator`` (``zenhire_async.redis.RedisCoordinator``) makes the pacing budget the one
-    shared by every client of this key that uses the same Redis, in any process; closing
-    the client does not close it.
+    shared by every client of this key that uses the same Redis, in any process, and their
+    ``await_completion`` waits one watcher (one leader sweeps for all); closing the client
+    does not close it.
     For other options on some calls, see :meth:`with_options`.
     ``max_response_bytes`` caps every non-streamed body, counted once decompressed (a larger
     one raises ``ResponseTooLargeError``); recordings are streamed and have no cap.
@@ -166,10 +167,12 @@ class ZenHireClient:
         elif trust_env and session is None:
             proxy_url = environment_proxy(platform)
         pacer = None
+        channel = None
         if coordinator is not None:
             if rate_limit_per_minute is None:
                 raise ValueError("coordinator= shares a rate budget: set rate_limit_per_minute")
             pacer = coordinator.limiter(key, rate_limit_per_minute)
+            channel = coordinator.watch_channel(key)
         elif rate_limit_per_minute is not None:
             pacer = RequestPacer(rate_limit_per_minute)
         self._key_hint = redact_key(key)
@@ -201,7 +204,9 @@ class ZenHireClient:
             def claims(persona_id: str) -> RowClaims:
                 return held.claims(key, persona_id)
 
-        self.sessions = Sessions(self._transport, self._clock, budget, claims=claims)
+        self.sessions = Sessions(
+            self._transport, self._clock, budget, claims=claims, channel=channel
+        )
         """Interview sessions: links, status, waiting, results."""
 
     def with_options(

@@ -56,6 +56,7 @@ from .events import (
     CallEnded,
     CallStarted,
     Event,
+    LeaderChanged,
     PacingWaited,
     RateLimited,
     RequestSent,
@@ -134,6 +135,11 @@ class OpenTelemetry:
         self._bulk_rows = meter.create_counter(
             "zenhire.bulk.rows", unit="{row}", description="Bulk-invite rows, by outcome"
         )
+        self._leading = meter.create_up_down_counter(
+            "zenhire.watcher.leading",
+            unit="{watcher}",
+            description="Shared watchers of this process leading their key's fleet (0 or 1 each)",
+        )
         self._calls: dict[int, _Call] = {}
 
     def __repr__(self) -> str:
@@ -184,6 +190,8 @@ class OpenTelemetry:
                     self._polls.record(event.polls, {"zenhire.session.status": event.new})
             case BulkRowFinished():
                 self._bulk_rows.add(1, {"zenhire.bulk.outcome": event.outcome})
+            case LeaderChanged():
+                self._leading.add(1 if event.leading else -1)
             case _:
                 pass
 

@@ -26,6 +26,11 @@ link and no candidate ref.
 on one key and persona running at once never both invite one candidate; Redis down, the
 claim is granted and the job relies on the sessions it listed at its start.
 
+**Waiting.** The ``await_completion`` of every client on one key and Redis share one
+watcher (:meth:`RedisCoordinator.watch_channel`, scripts and key names in ``_redis_watch``):
+one leader sweeps for every registered session and publishes each change; Redis down, each
+process waits on its own sweeps until the first answer.
+
 Made from a URL, the coordinator owns its Redis connection pool (:meth:`aclose`, or ``async
 with``); made with ``client=`` it borrows that ``redis.asyncio.Redis`` and never closes it.
 ``ZenHireClient.aclose()`` never closes a coordinator: many clients share one.
@@ -36,17 +41,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import anyio
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from yarl import URL
 
-from ._coordination import Claim
+from ._coordination import Claim, WatchChannel
 from ._pacing import RequestPacer
 from ._rate_limit import Priority, RateLimiter
 from ._redis_budget import ACQUIRE, PENALIZE, BudgetShape, budget_key
 from ._redis_claims import CLAIM, CLAIM_TTL, SETTLE, SETTLED_TTL, ClaimKeys, read_claim
+from ._redis_watch import RedisWatchChannel
 
 __all__ = ["PROBE_EVERY", "REDIS_TIMEOUT", "RedisCoordinator"]
 
@@ -59,6 +66,7 @@ PROBE_EVERY = 2.0
 """Seconds between two attempts to reach Redis again while pacing locally."""
 
 _Script = Callable[..., Awaitable[Any]]
+T = TypeVar("T")
 
 
 class RedisCoordinator:
@@ -140,6 +148,10 @@ class RedisCoordinator:
         a Redis failure grants the claim (the job's list of sessions is the check left)."""
         return _RowClaims(self, ClaimKeys(api_key, persona_id))
 
+    def watch_channel(self, api_key: str) -> WatchChannel:
+        """A channel for one shared watcher of ``api_key`` (``_redis_watch``)."""
+        return RedisWatchChannel(self._attempt, self._client, api_key)
+
     async def _call(self, script: _Script, key: str, args: Sequence[int]) -> list[int] | None:
         """Run ``script`` on ``key``; None (and local pacing) when Redis fails or is slow."""
         reply = await self._run(script, key, args)
@@ -148,22 +160,31 @@ class RedisCoordinator:
         return [int(value) for value in reply] if isinstance(reply, list) else [int(reply)]
 
     async def _run(self, script: _Script, key: str, args: Sequence[int | str]) -> Any:
-        """Run ``script`` on ``key``; its reply, or None when Redis fails or is slow (or is
-        not asked again yet): the one WARNING per outage is logged here."""
+        """Run ``script`` on ``key`` through :meth:`_attempt`: its reply, or None when Redis
+        fails or is slow (or is not asked again yet)."""
+        return await self._attempt(lambda: script(keys=[key], args=list(args)))
+
+    async def _attempt(self, call: Callable[[], Awaitable[T]], slack: float = 0.0) -> T | None:
+        """``call()`` within :data:`REDIS_TIMEOUT` (plus ``slack``, a blocking read's own
+        wait); None when Redis fails or is slow (one WARNING per outage, a probe at most
+        every :data:`PROBE_EVERY` s while it is away). Never raises but cancellation."""
         if not self._shared:
             now = anyio.current_time()
             if now < self._next_probe:
                 return None
             self._next_probe = now + PROBE_EVERY  # one probe at a time
         try:
-            with anyio.fail_after(REDIS_TIMEOUT):
-                reply = await script(keys=[key], args=list(args))
-        except Exception as exc:  # any failure of Redis: pace locally, never raise
+            with anyio.fail_after(REDIS_TIMEOUT + slack):
+                try:
+                    reply = await call()
+                except RedisConnectionError:  # a pooled connection Redis closed: once more
+                    reply = await call()
+        except Exception as exc:  # any failure of Redis: go local, never raise
             self._fall_back(exc)
             return None
         if not self._shared:
             self._shared = True
-            logger.info("Redis answers again: back to the shared rate budget")
+            logger.info("Redis answers again: back to the shared rate budget and watcher")
         return reply
 
     def _fall_back(self, exc: Exception) -> None:
@@ -171,7 +192,7 @@ class RedisCoordinator:
             self._shared = False
             logger.warning(
                 "Redis is unreachable or slow (%s): pacing locally at %.0f%% of the rate "
-                "until it answers",
+                "and waiting on local sweeps until it answers",
                 type(exc).__name__,
                 self.fallback_share * 100,
             )

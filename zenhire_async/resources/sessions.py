@@ -13,7 +13,7 @@ from .. import _protocol as proto
 from .._bulk_job import CandidateInput, bulk_invite
 from .._bulk_job import OnProgress as OnBulkProgress
 from .._clock import LoopWallClock
-from .._coordination import RowClaims
+from .._coordination import RowClaims, WatchChannel
 from .._events_dispatch import EventDispatcher, observed, observed_context
 from .._http import StreamedBody, Transport
 from .._ids import same_id
@@ -52,6 +52,7 @@ class Sessions:
         *,
         home: Sessions | None = None,
         claims: Callable[[str], RowClaims] | None = None,
+        channel: WatchChannel | None = None,
     ) -> None:
         self._transport = transport
         self._clock = clock
@@ -61,7 +62,9 @@ class Sessions:
         # expiries, the jitter source and the watcher of every await_completion.
         reader = _Reader(self)
         self._waiting: Waiting = (
-            Waiting(reader, budget, clock) if home is None else home._waiting.derive(reader)
+            Waiting(reader, budget, clock, channel=channel)
+            if home is None
+            else home._waiting.derive(reader)
         )
 
     def _derive(self, transport: Transport) -> Sessions:
