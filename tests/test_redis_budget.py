@@ -86,10 +86,15 @@ async def test_processes_on_one_key_share_the_rate_and_use_all_of_it(
     runs = await asyncio.gather(*(_hammer(fleet(), api_key, 3, seconds) for _ in range(3)))
     times = [t for run in runs for t in run]
     ideal = SHAPE.burst + seconds / INTERVAL  # a full bucket, then one slot per interval
-    assert len(times) >= 0.95 * ideal
+    # A slot nobody takes when it comes is lost (under-use is allowed, overshoot is not), and
+    # on a loaded machine a caller's wake-up can be late by a few intervals: the floor only
+    # catches a budget that wastes its rate (each process at a third would give 0.4).
+    assert len(times) >= 0.8 * ideal
     assert len(times) <= ideal + 1
-    # any 1 s window: a bucket's worth plus what refills (+2 for wake-up jitter here)
-    assert _most_in_any_window(times, 1.0) <= SHAPE.burst + 1.0 / INTERVAL + 2
+    # Any 1 s window: a bucket's worth plus what refills. Times are the callers' wake-ups,
+    # which a stall of the loop bunches (+4 for that); the server's own count is in
+    # test_redis_fleet (no 429 from an emulator enforcing the key's limit).
+    assert _most_in_any_window(times, 1.0) <= SHAPE.burst + 1.0 / INTERVAL + 4
     assert all(len(run) > 0.2 * ideal for run in runs)  # each process got its part
 
 
