@@ -38,7 +38,7 @@ async def test_a_stopped_redis_falls_back_once_and_comes_back_when_it_restarts(
         url = f"redis://:{PASSWORD}@127.0.0.1:{server.port}/0"
         async with RedisCoordinator(url, fallback_share=0.25) as coordinator:
             limiter = coordinator.limiter(API_KEY, 600)
-            assert await limiter.acquire() == 0.0
+            assert await limiter.acquire() <= 0.5  # a fresh key: one interval, 0.1 s
             assert _shared(coordinator)
             server.stop()
             with anyio.fail_after(REDIS_TIMEOUT + 1):
