@@ -23,6 +23,9 @@ PASSWORD = "s3cret-redis-pass"
 API_KEY = "zh_live_fallbacktestkey0123456789"
 
 
+LOCAL_600 = 60 / (150 - 1)  # s between local slots at 25 % of 600/min (a burst of 1)
+
+
 def _shared(coordinator: RedisCoordinator) -> bool:
     return coordinator.shared
 
@@ -41,7 +44,7 @@ async def test_a_stopped_redis_falls_back_once_and_comes_back_when_it_restarts(
             assert await limiter.acquire() <= 0.5  # a fresh key: one interval, 0.1 s
             assert _shared(coordinator)
             server.stop()
-            with anyio.fail_after(REDIS_TIMEOUT + 1):
+            with anyio.fail_after(REDIS_TIMEOUT + 3):  # 3 local slots at 150/min: 1.2 s
                 for _ in range(3):
                     await limiter.acquire()  # no exception: local pacing
             assert not _shared(coordinator)
@@ -76,8 +79,8 @@ async def test_a_slow_redis_falls_back_after_the_timeout(
                 await limiter.acquire()
                 await admin.client_pause(int((REDIS_TIMEOUT + 1) * 1000))
                 started = anyio.current_time()
-                assert await limiter.acquire() == 0.0  # the local bucket has a token
-                assert anyio.current_time() - started < REDIS_TIMEOUT + 0.3
+                await limiter.acquire()  # given up after the timeout, then one local slot
+                assert anyio.current_time() - started < REDIS_TIMEOUT + LOCAL_600 + 0.5
                 assert not _shared(coordinator)
                 assert len(_warnings(caplog)) == 1
                 await admin.client_unpause()
@@ -127,3 +130,22 @@ async def test_a_pause_written_to_a_slow_redis_returns_within_the_timeout_and_ho
                 assert anyio.current_time() - started <= 3.0 + 0.5
         finally:
             await admin.aclose()
+
+
+async def test_the_local_bucket_starts_empty_when_redis_goes_away() -> None:
+    # The shared budget has just filled the server's window: a local bucket starting full
+    # would send its whole burst on top of it (429s in the second after Redis stops).
+    rate = 6000  # locally 1,500/min: a burst of 15, then one slot every 40 ms
+    local = 60 / (1500 - 15)
+    with start_redis() as server:
+        async with RedisCoordinator(server.url, fallback_share=0.25) as coordinator:
+            limiter = coordinator.limiter(API_KEY, rate)
+            await limiter.acquire()
+            server.stop()
+            started = anyio.current_time()
+            with anyio.fail_after(15 * local + 5):
+                for _ in range(15):
+                    await limiter.acquire()
+            assert not _shared(coordinator)
+            # a full bucket would have given all 15 at once
+            assert anyio.current_time() - started >= 0.9 * 15 * local

@@ -16,9 +16,10 @@ the last ``interactive_reserve`` of the budget.
 
 **Redis down or slow.** A Redis error, or a call slower than :data:`REDIS_TIMEOUT`, never
 reaches the caller: the process paces itself locally at ``fallback_share`` of the rate (an
-in-process ``RequestPacer``; four processes at 0.25 stay within the key's budget), logs one
-WARNING per outage, and asks Redis again at most every :data:`PROBE_EVERY` seconds; the
-first answer puts it back on the shared budget. Redis holds no API key (a hash names it), no
+in-process ``RequestPacer``, starting empty: the shared budget has just filled the server's
+window; four processes at 0.25 stay within the key's budget), logs one WARNING per outage,
+and asks Redis again at most every :data:`PROBE_EVERY` seconds; the first answer puts it
+back on the shared budget. Redis holds no API key (a hash names it), no
 link and no candidate ref.
 
 **Bulk invites.** Each row of a ``bulk_invite`` is claimed in Redis before its create
@@ -133,6 +134,8 @@ class RedisCoordinator:
         found = self._limiters.get((key, per_minute))
         if found is None:
             found = self._limiters[key, per_minute] = _SharedLimiter(self, key, per_minute)
+            if not self._shared:
+                found.start_local(anyio.current_time())
         return found
 
     def claims(self, api_key: str, persona_id: str) -> _RowClaims:
@@ -167,15 +170,21 @@ class RedisCoordinator:
         return reply
 
     def _fall_back(self, exc: Exception) -> None:
-        if self._shared:
-            self._shared = False
-            logger.warning(
-                "Redis is unreachable or slow (%s): pacing locally at %.0f%% of the rate "
-                "until it answers",
-                type(exc).__name__,
-                self.fallback_share * 100,
-            )
-        self._next_probe = anyio.current_time() + PROBE_EVERY
+        """Pace locally until the next probe; when this starts an outage, the one WARNING,
+        and every limiter's local bucket drained."""
+        now = anyio.current_time()
+        self._next_probe = now + PROBE_EVERY
+        if not self._shared:
+            return
+        self._shared = False
+        logger.warning(
+            "Redis is unreachable or slow (%s): pacing locally at %.0f%% of the rate "
+            "until it answers",
+            type(exc).__name__,
+            self.fallback_share * 100,
+        )
+        for limiter in self._limiters.values():
+            limiter.start_local(now)
 
     async def aclose(self) -> None:
         """Close the Redis client if it was made here (a borrowed one stays open).
@@ -211,6 +220,11 @@ class _SharedLimiter:
 
     def __repr__(self) -> str:
         return f"<shared budget {self.per_minute}/min via {self._coordinator!r}>"
+
+    def start_local(self, now: float) -> None:
+        """An outage begins: the local bucket starts empty, never with a burst on top of a
+        server window the shared budget has just filled."""
+        self._fallback.hold(now, 0.0)
 
     async def acquire(self, cost: int = 1, priority: Priority = "interactive") -> float:
         """Wait for a slot of the shared budget (local pacing while Redis is away); return
