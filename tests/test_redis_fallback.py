@@ -149,3 +149,33 @@ async def test_the_local_bucket_starts_empty_when_redis_goes_away() -> None:
             assert not _shared(coordinator)
             # a full bucket would have given all 15 at once
             assert anyio.current_time() - started >= 0.9 * 15 * local
+
+
+async def test_connections_idle_through_an_outage_do_not_end_the_shared_budget_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Connections idle in redis-py's pool when Redis stopped are dead after its restart,
+    # found out only when next used ("Connection closed by server"): without closing them,
+    # the first burst of calls after the return fell back again, with a second WARNING.
+    with start_redis() as server:
+        async with RedisCoordinator(server.url) as coordinator:
+            limiter = coordinator.limiter(API_KEY, 60_000)
+
+            async def burst() -> None:  # 8 callers at once: 8 pooled connections
+                async with anyio.create_task_group() as tg:
+                    for _ in range(8):
+                        tg.start_soon(limiter.acquire)
+
+            await burst()
+            server.stop()
+            await limiter.acquire()  # one connection finds Redis gone: local pacing
+            assert not _shared(coordinator)
+            server.start()
+            with anyio.fail_after(PROBE_EVERY + 5):
+                while not _shared(coordinator):
+                    await limiter.acquire()
+                    await anyio.sleep(0.05)
+            for _ in range(3):
+                await burst()
+            assert _shared(coordinator)
+            assert len(_warnings(caplog)) == 1  # one WARNING per outage

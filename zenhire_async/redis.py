@@ -19,8 +19,8 @@ reaches the caller: the process paces itself locally at ``fallback_share`` of th
 in-process ``RequestPacer``, starting empty: the shared budget has just filled the server's
 window; four processes at 0.25 stay within the key's budget), logs one WARNING per outage,
 and asks Redis again at most every :data:`PROBE_EVERY` seconds; the first answer puts it
-back on the shared budget. Redis holds no API key (a hash names it), no
-link and no candidate ref.
+back on the shared budget, on fresh connections (those idle through the outage are
+closed). Redis holds no API key (a hash names it), no link and no candidate ref.
 
 **Bulk invites.** Each row of a ``bulk_invite`` is claimed in Redis before its create
 (:meth:`RedisCoordinator.claims`, scripts and key names in ``_redis_claims``), so two jobs
@@ -34,6 +34,7 @@ with``); made with ``client=`` it borrows that ``redis.asyncio.Redis`` and never
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -162,20 +163,22 @@ class RedisCoordinator:
             with anyio.fail_after(REDIS_TIMEOUT):
                 reply = await script(keys=[key], args=list(args))
         except Exception as exc:  # any failure of Redis: pace locally, never raise
-            self._fall_back(exc)
+            if self._fall_back(exc):
+                await self._drop_idle_connections()
             return None
         if not self._shared:
+            await self._drop_idle_connections()  # before any other task may take one
             self._shared = True
             logger.info("Redis answers again: back to the shared rate budget")
         return reply
 
-    def _fall_back(self, exc: Exception) -> None:
-        """Pace locally until the next probe; when this starts an outage, the one WARNING,
-        and every limiter's local bucket drained."""
+    def _fall_back(self, exc: Exception) -> bool:
+        """Pace locally until the next probe; True when this starts an outage (the one
+        WARNING, every limiter's local bucket drained)."""
         now = anyio.current_time()
         self._next_probe = now + PROBE_EVERY
         if not self._shared:
-            return
+            return False
         self._shared = False
         logger.warning(
             "Redis is unreachable or slow (%s): pacing locally at %.0f%% of the rate "
@@ -185,6 +188,17 @@ class RedisCoordinator:
         )
         for limiter in self._limiters.values():
             limiter.start_local(now)
+        return True
+
+    async def _drop_idle_connections(self) -> None:
+        """Close the connections idle in the pool, when an outage starts and when it ends
+        (while no other task may take one). One opened before a Redis restart is dead, and
+        redis-py finds out only on its next command ("Connection closed by server"): that
+        would end the shared budget again right after it came back (a second WARNING, more
+        local pacing beside the shared traffic). Bounded by :data:`REDIS_TIMEOUT`; a
+        failure here only means a connection is closed later."""
+        with anyio.move_on_after(REDIS_TIMEOUT), contextlib.suppress(Exception):
+            await self._client.connection_pool.disconnect(inuse_connections=False)
 
     async def aclose(self) -> None:
         """Close the Redis client if it was made here (a borrowed one stays open).
