@@ -179,3 +179,38 @@ async def test_connections_idle_through_an_outage_do_not_end_the_shared_budget_a
                 await burst()
             assert _shared(coordinator)
             assert len(_warnings(caplog)) == 1  # one WARNING per outage
+
+
+async def test_a_process_back_on_redis_keeps_its_local_share_until_the_others_are_back() -> None:
+    # When Redis answers again the fleet comes back one process at a time, each at its next
+    # probe; the others still send their local share. The first one back taking the whole
+    # shared rate meanwhile overshot the key: it keeps to its local share for a while.
+    rate = 1200  # shared: one slot every 50.5 ms; locally 300/min, a burst of 3
+    local_per_second = (300 - 3) / 60
+    with start_redis() as server:
+        async with RedisCoordinator(server.url, fallback_share=0.25) as first:
+            limiter = first.limiter(API_KEY, rate)
+            await limiter.acquire()
+            server.stop()
+            await limiter.acquire()
+            assert not _shared(first)
+            server.start()
+            with anyio.fail_after(PROBE_EVERY + 5):
+                while not _shared(first):
+                    await limiter.acquire()
+            returned = anyio.current_time()
+
+            async def count_for(seconds: float) -> int:
+                sent = 0
+                with anyio.move_on_after(seconds):
+                    while True:
+                        await limiter.acquire()
+                        sent += 1
+                return sent
+
+            settling = await count_for(1.0)
+            # the local share (and the few tokens its bucket held), not the shared 19.8
+            assert settling <= local_per_second * 1.0 + 3 + 2
+            await anyio.sleep(max(0.0, returned + 2 * PROBE_EVERY - anyio.current_time()))
+            assert await count_for(1.0) >= 0.6 * rate / 60  # then the whole shared rate
+            assert _shared(first)

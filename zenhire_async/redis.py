@@ -20,7 +20,9 @@ in-process ``RequestPacer``, starting empty: the shared budget has just filled t
 window; four processes at 0.25 stay within the key's budget), logs one WARNING per outage,
 and asks Redis again at most every :data:`PROBE_EVERY` seconds; the first answer puts it
 back on the shared budget, on fresh connections (those idle through the outage are
-closed). Redis holds no API key (a hash names it), no link and no candidate ref.
+closed), still within its local share for two probe times more: until every other process
+has asked Redis again, the ones still pacing locally are sending beside the budget. Redis
+holds no API key (a hash names it), no link and no candidate ref.
 
 **Bulk invites.** Each row of a ``bulk_invite`` is claimed in Redis before its create
 (:meth:`RedisCoordinator.claims`, scripts and key names in ``_redis_claims``), so two jobs
@@ -59,6 +61,12 @@ REDIS_TIMEOUT = 1.0
 
 PROBE_EVERY = 2.0
 """Seconds between two attempts to reach Redis again while pacing locally."""
+
+_SETTLING = 2 * PROBE_EVERY
+"""Seconds after Redis answers again during which a process also keeps to its local share.
+Every other process of the fleet asks Redis again within about :data:`PROBE_EVERY` of its
+restart; until then those still pace locally, beside the shared budget, and one process
+taking the whole shared rate meanwhile overshot the key (the outage's 429s)."""
 
 _Script = Callable[..., Awaitable[Any]]
 
@@ -112,6 +120,7 @@ class RedisCoordinator:
         self._limiters: dict[tuple[str, int], _SharedLimiter] = {}
         self._shared = True
         self._next_probe = 0.0
+        self._returned_at = -_SETTLING
         self._closed = False
 
     def __repr__(self) -> str:
@@ -169,8 +178,13 @@ class RedisCoordinator:
         if not self._shared:
             await self._drop_idle_connections()  # before any other task may take one
             self._shared = True
+            self._returned_at = anyio.current_time()
             logger.info("Redis answers again: back to the shared rate budget")
         return reply
+
+    def _settling(self) -> bool:
+        """Whether Redis answered again less than ``_SETTLING`` s ago (after an outage)."""
+        return anyio.current_time() < self._returned_at + _SETTLING
 
     def _fall_back(self, exc: Exception) -> bool:
         """Pace locally until the next probe; True when this starts an outage (the one
@@ -254,18 +268,25 @@ class _SharedLimiter:
         return anyio.current_time() - started if waited else 0.0
 
     async def _take(self, cost: int, priority: Priority) -> bool:
-        waited = False
+        waited = paced_locally = False
         batch = priority == "batch"
+        local = min(cost, self._fallback.burst)
         while True:
             hold = self._held_until - anyio.current_time()
             if hold > 0:
                 waited = True
                 await anyio.sleep(hold)
+            if self._coordinator._settling() and not paced_locally:
+                # others may still pace locally: keep to this process's share too. The local
+                # token first: a shared slot is sent when it comes, never saved up
+                paced_locally = True
+                waited = await self._fallback.acquire(local, priority) > 0 or waited
             reply = await self._coordinator._call(
                 self._coordinator._acquire, self._key, self._shape.acquire_args(cost, batch)
             )
             if reply is None:
-                local = min(cost, self._fallback.burst)
+                if paced_locally:
+                    return waited
                 return await self._fallback.acquire(local, priority) > 0 or waited
             admitted, micros = reply
             if micros > 0:
