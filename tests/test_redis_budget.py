@@ -257,8 +257,9 @@ def test_the_bucket_shape_is_the_in_process_pacers() -> None:
     shape = BudgetShape(500, 0.2)
     assert (shape.burst, shape.interval) == (5, 121_213)  # 60 s / 495, rounded up
     # batch: the debt after it stays within 4 of the 5 tokens, one is the reserve's
-    assert shape.acquire_args(1, batch=True) == (121_213, 5 * 121_213, 4 * 121_213)
-    assert shape.acquire_args(2, batch=False) == (2 * 121_213, 5 * 121_213, 0)
+    assert shape.acquire_args(1, batch=True) == (121_213, 5 * 121_213, 4 * 121_213, 0)
+    assert shape.acquire_args(2, batch=False) == (2 * 121_213, 5 * 121_213, 0, 0)
+    assert shape.acquire_args(1, batch=False, settling=True)[3] == 1
     # a bucket of one token: batch may still take it when it is there
     assert BudgetShape(60, 0.2).acquire_args(1, batch=True)[2] == 1_016_950
     assert shape.penalize_args(1.5) == (1_500_000 + 5 * 121_213,)

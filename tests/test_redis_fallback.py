@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from redis_support import start_redis
 
 from zenhire_async import ZenHireClient
+from zenhire_async._redis_budget import BudgetShape, budget_key
 from zenhire_async.redis import PROBE_EVERY, REDIS_TIMEOUT, RedisCoordinator
 from zenhire_async.testing import Emulator
 
@@ -214,3 +215,54 @@ async def test_a_process_back_on_redis_keeps_its_local_share_until_the_others_ar
             await anyio.sleep(max(0.0, returned + 2 * PROBE_EVERY - anyio.current_time()))
             assert await count_for(1.0) >= 0.6 * rate / 60  # then the whole shared rate
             assert _shared(first)
+
+
+async def test_the_local_bucket_waits_for_the_shared_slots_already_given() -> None:
+    # Callers sleeping on shared slots when Redis goes away still send on them; local
+    # pacing starting beside them would double the rate until they are through.
+    rate = 1200  # shared: one slot every 50.5 ms, locally one every 0.2 s
+    with start_redis() as server:
+        async with RedisCoordinator(server.url, fallback_share=0.25) as coordinator:
+            warm_up = coordinator.limiter("zh_live_warmupkey", 600_000)
+            async with anyio.create_task_group() as tg:
+                for _ in range(12):  # 12 pooled connections, so the slots come at once
+                    tg.start_soon(warm_up.acquire)
+            limiter = coordinator.limiter(API_KEY, rate)
+            await limiter.acquire()
+            started = anyio.current_time()
+            async with anyio.create_task_group() as tg:
+                for _ in range(12):  # a fresh key: slots over the next 0.6 s
+                    tg.start_soon(limiter.acquire)
+                await anyio.sleep(0.1)  # every slot given, the callers sleeping on them
+                server.stop()
+                await limiter.acquire()  # local pacing, after the last of them
+                local_at = anyio.current_time()
+            assert not _shared(coordinator)
+            assert local_at - started >= 0.9 * 12 * 60 / (rate - 12)
+
+
+async def test_a_settling_process_leaves_the_shared_bucket_no_credit() -> None:
+    # Processes still pacing locally send beside the budget while one is settling: credit
+    # saved up in the shared bucket then would be a burst once they are all back.
+    rate = 1200
+    shape = BudgetShape(rate, 0.2)
+    with start_redis() as server:
+        admin = aioredis.Redis.from_url(server.url)
+        try:
+            async with RedisCoordinator(server.url, fallback_share=0.25) as coordinator:
+                limiter = coordinator.limiter(API_KEY, rate)
+                await limiter.acquire()
+                server.stop()
+                await limiter.acquire()
+                server.start()
+                with anyio.fail_after(PROBE_EVERY + 5):
+                    while not _shared(coordinator):
+                        await limiter.acquire()
+                await anyio.sleep(1.0)  # idle: a plain bucket would refill
+                await limiter.acquire()
+                seconds, micros = await admin.time()
+                tat = int(await admin.get(budget_key(API_KEY)) or 0)
+                # still a full bucket of debt (less the time since the slot)
+                assert tat - (seconds * 1_000_000 + micros) >= shape.burst * shape.interval - 0.2e6
+        finally:
+            await admin.aclose()

@@ -52,8 +52,9 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local step = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local settling = tonumber(ARGV[4]) == 1
 local tat = tonumber(redis.call('GET', KEYS[1]) or '')
-if tat == nil then
+if tat == nil or (settling and tat < now + tolerance) then
   tat = now + tolerance
   redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX',
     math.floor(tolerance / 1000) + IDLE_TTL_MS)
@@ -70,9 +71,11 @@ if start <= now then return {1, 0} end
 return {1, start - now}
 """.replace("IDLE_TTL_MS", str(IDLE_TTL * 1000))
 """KEYS[1]: the budget. ARGV: cost × interval, burst × interval, the batch limit (0 for an
-interactive request), all in µs. Returns ``{admitted, µs to wait}``. A missing (or
-unreadable) key is a full bucket of debt, written at once, so that a refused batch request
-finds it draining when it asks again."""
+interactive request), all in µs, and 1 while the caller settles after an outage (else 0).
+Returns ``{admitted, µs to wait}``. A missing (or unreadable) key is a full bucket of debt,
+written at once, so that a refused batch request finds it draining when it asks again; so
+is a settling caller's bucket, so that no credit builds up while processes still pacing
+locally send beside it (it would be a burst when they are all back)."""
 
 PENALIZE = """
 local t = redis.call('TIME')
@@ -116,12 +119,14 @@ class BudgetShape:
         spare = self.per_minute - self.burst
         return math.ceil(60 * _MICROS / (spare if spare > 0 else self.per_minute))
 
-    def acquire_args(self, cost: int, batch: bool) -> tuple[int, int, int]:
+    def acquire_args(
+        self, cost: int, batch: bool, settling: bool = False
+    ) -> tuple[int, int, int, int]:
         """ARGV of :data:`ACQUIRE` for a request of ``cost``."""
         limit = 0
         if batch:
             limit = math.floor(max((1 - self.reserve) * self.burst, cost) * self.interval)
-        return cost * self.interval, self.burst * self.interval, limit
+        return cost * self.interval, self.burst * self.interval, limit, int(settling)
 
     def penalize_args(self, seconds: float) -> tuple[int]:
         """ARGV of :data:`PENALIZE` for a pause of ``seconds``."""

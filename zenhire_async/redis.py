@@ -245,14 +245,16 @@ class _SharedLimiter:
         self._fallback = RequestPacer(max(1, int(per_minute * coordinator.fallback_share)))
         self._batch = anyio.Lock()  # one batch waiter per process asks Redis at a time
         self._held_until = 0.0  # a 429 seen here, until its pause is in Redis
+        self._reserved_until = 0.0  # the latest shared slot given to a caller here
 
     def __repr__(self) -> str:
         return f"<shared budget {self.per_minute}/min via {self._coordinator!r}>"
 
     def start_local(self, now: float) -> None:
         """An outage begins: the local bucket starts empty, never with a burst on top of a
-        server window the shared budget has just filled."""
-        self._fallback.hold(now, 0.0)
+        server window the shared budget has just filled, and holds until the last shared
+        slot this process was given has come (its callers are still sending on those)."""
+        self._fallback.hold(now, max(0.0, self._reserved_until - now))
 
     async def acquire(self, cost: int = 1, priority: Priority = "interactive") -> float:
         """Wait for a slot of the shared budget (local pacing while Redis is away); return
@@ -276,19 +278,22 @@ class _SharedLimiter:
             if hold > 0:
                 waited = True
                 await anyio.sleep(hold)
-            if self._coordinator._settling() and not paced_locally:
+            settling = self._coordinator._settling()
+            if settling and not paced_locally:
                 # others may still pace locally: keep to this process's share too. The local
                 # token first: a shared slot is sent when it comes, never saved up
                 paced_locally = True
                 waited = await self._fallback.acquire(local, priority) > 0 or waited
-            reply = await self._coordinator._call(
-                self._coordinator._acquire, self._key, self._shape.acquire_args(cost, batch)
-            )
+            args = self._shape.acquire_args(cost, batch, settling)
+            reply = await self._coordinator._call(self._coordinator._acquire, self._key, args)
             if reply is None:
                 if paced_locally:
                     return waited
                 return await self._fallback.acquire(local, priority) > 0 or waited
             admitted, micros = reply
+            if admitted:
+                slot = anyio.current_time() + micros / 1_000_000
+                self._reserved_until = max(self._reserved_until, slot)
             if micros > 0:
                 waited = True
                 await anyio.sleep(micros / 1_000_000)
