@@ -233,7 +233,7 @@ async def test_the_local_bucket_waits_for_the_shared_slots_already_given() -> No
             async with anyio.create_task_group() as tg:
                 for _ in range(12):  # a fresh key: slots over the next 0.6 s
                     tg.start_soon(limiter.acquire)
-                await anyio.sleep(0.1)  # every slot given, the callers sleeping on them
+                await anyio.sleep(0.15)  # every slot given, callers sleeping on them
                 server.stop()
                 await limiter.acquire()  # local pacing, after the last of them
                 local_at = anyio.current_time()
@@ -263,6 +263,6 @@ async def test_a_settling_process_leaves_the_shared_bucket_no_credit() -> None:
                 seconds, micros = await admin.time()
                 tat = int(await admin.get(budget_key(API_KEY)) or 0)
                 # still a full bucket of debt (less the time since the slot)
-                assert tat - (seconds * 1_000_000 + micros) >= shape.burst * shape.interval - 0.2e6
+                assert tat - (seconds * 1_000_000 + micros) >= shape.burst * shape.interval - 0.3e6
         finally:
             await admin.aclose()
