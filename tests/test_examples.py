@@ -21,6 +21,7 @@ import aiohttp
 import anyio
 import pytest
 from aiohttp import web
+from redis_support import RedisServer
 
 from zenhire_async.testing import Emulator, Simulation
 
@@ -193,3 +194,23 @@ async def test_the_pytest_example_passes() -> None:
     out = result.stdout.decode()
     assert result.returncode == 0, out + result.stderr.decode()
     assert re.search(r"\b4 passed\b", out), out
+
+
+@pytest.mark.real_time  # worker processes and a real redis-server: real time only
+async def test_the_fleet_worker_example_shares_one_budget(redis_server: RedisServer) -> None:
+    # The emulator allows what one client at 1,200/min may send in any 3 s (76 requests):
+    # three workers pacing alone at that rate would send three times as much.
+    async with Emulator(rate_limit_per_minute=76, rate_limit_window=3.0) as emu:
+        command = [sys.executable, str(EXAMPLES / "fleet_worker.py"), "--workers", "3",
+                   "--candidates", "60", "--rate", "1200", "--redis", redis_server.url]  # fmt: skip
+        env = {**os.environ, "ZENHIRE_API_KEY": emu.api_key, "ZENHIRE_BASE_URL": emu.base_url}
+        with anyio.fail_after(120):
+            result = await anyio.run_process(command, cwd=ROOT, env=env, check=False)
+        refs = sorted(s["candidate_ref"] for s in emu.sessions_of())
+    out = result.stdout.decode()
+    assert result.returncode == 0, out + result.stderr.decode()
+    assert "3 workers invited 60 of 60 candidates on one key: 0 answers were 429" in out
+    for index in range(3):
+        # "(shared budget)" too, unless a Redis call took over 1 s on a loaded machine
+        assert f"worker {index}: invited 20, 0 answers were 429 (" in out
+    assert refs == sorted(f"fleet-{n}" for n in range(60))  # each candidate invited once

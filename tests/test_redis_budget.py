@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Callable
 import anyio
 import pytest
 import redis.asyncio as aioredis
-from redis_support import RedisServer
+from redis_support import RedisServer, start_redis
 
+from zenhire_async._rate_limit import Priority, RateLimiter
 from zenhire_async._redis_budget import BudgetShape, budget_key
 from zenhire_async.redis import RedisCoordinator
 
@@ -85,7 +86,7 @@ async def test_processes_on_one_key_share_the_rate_and_use_all_of_it(
     seconds = 2.0
     runs = await asyncio.gather(*(_hammer(fleet(), api_key, 3, seconds) for _ in range(3)))
     times = [t for run in runs for t in run]
-    ideal = SHAPE.burst + seconds / INTERVAL  # a full bucket, then one slot per interval
+    ideal = seconds / INTERVAL  # a fresh key: one slot per interval, no burst
     # A slot nobody takes when it comes is lost (under-use is allowed, overshoot is not), and
     # on a loaded machine a caller's wake-up can be late by a few intervals: the floor only
     # catches a budget that wastes its rate (each process at a third would give 0.4).
@@ -166,10 +167,45 @@ async def test_a_429_in_one_process_pauses_every_process(
 ) -> None:
     first, second = fleet(), fleet()
     second_limiter = second.limiter(api_key, RATE)
-    assert await second_limiter.acquire() == 0.0
+    assert await second_limiter.acquire() <= INTERVAL + 0.1  # a fresh key: one interval
     await first.limiter(api_key, RATE).penalize(0.6)  # written to Redis before it returns
     waited = await second_limiter.acquire()
     assert 0.45 <= waited <= 0.6 + INTERVAL + 0.1
+
+
+async def _slots(limiter: RateLimiter, count: int, priority: Priority) -> list[float]:
+    """When each of ``count`` concurrent acquires got its slot, from the first call."""
+    started = anyio.current_time()
+    times: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire(priority=priority)
+        times.append(anyio.current_time() - started)
+
+    with anyio.fail_after(10):  # a batch caller refused on a missing key must still get in
+        async with anyio.create_task_group() as tg:
+            for _ in range(count):
+                tg.start_soon(one)
+    return sorted(times)
+
+
+@pytest.mark.parametrize("priority", ["interactive", "batch"])
+async def test_a_missing_key_is_a_full_debt_after_a_restart_and_at_the_first_start(
+    api_key: str, priority: Priority
+) -> None:
+    # A restarted Redis (no persistence) has no budget key while every process has been
+    # pacing itself locally: the server's window is full. A fresh bucket must then admit at
+    # the steady rate from its first request, never a burst on top; so must a fleet's very
+    # first start, where the window may hold what was sent before the coordinator.
+    with start_redis() as server:
+        for phase in ("first start", "after a restart"):
+            async with RedisCoordinator(server.url) as coordinator:
+                times = await _slots(coordinator.limiter(api_key, RATE), SHAPE.burst, priority)
+            # a burst would give all of them at once; the steady rate one per interval
+            assert times[0] >= 0.8 * INTERVAL, phase
+            assert times[-1] >= 0.9 * SHAPE.burst * INTERVAL, phase
+            assert times[-1] <= (2 * SHAPE.burst + 1) * INTERVAL + 2.0, phase
+            server.restart()
 
 
 async def _tat(admin: aioredis.Redis, api_key: str) -> int:
@@ -211,11 +247,12 @@ async def test_redis_holds_no_api_key_only_its_hash_under_one_hash_tag(
         mine = budget_key(api_key)
         keys = [key.decode() async for key in admin.scan_iter("zenhire:*")]
         assert mine in keys
-        values = [await admin.get(key) for key in keys]
+        budgets = [key for key in keys if key.endswith(":budget")]
+        values = [await admin.get(key) for key in budgets]
     finally:
         await admin.aclose()
-    for key in keys:
-        assert re.fullmatch(r"zenhire:\{[0-9a-f]{32}\}:budget", key), key
+    for key in keys:  # the session's server also holds other tests' row claims
+        assert re.fullmatch(r"zenhire:\{[0-9a-f]{32}\}:(budget|claim:[0-9a-f]{32})", key), key
         assert api_key not in key and api_key[8:20] not in key
     for value in values:
         assert value is not None and value.isdigit()  # a time, nothing else
@@ -225,8 +262,9 @@ def test_the_bucket_shape_is_the_in_process_pacers() -> None:
     shape = BudgetShape(500, 0.2)
     assert (shape.burst, shape.interval) == (5, 121_213)  # 60 s / 495, rounded up
     # batch: the debt after it stays within 4 of the 5 tokens, one is the reserve's
-    assert shape.acquire_args(1, batch=True) == (121_213, 5 * 121_213, 4 * 121_213)
-    assert shape.acquire_args(2, batch=False) == (2 * 121_213, 5 * 121_213, 0)
+    assert shape.acquire_args(1, batch=True) == (121_213, 5 * 121_213, 4 * 121_213, 0)
+    assert shape.acquire_args(2, batch=False) == (2 * 121_213, 5 * 121_213, 0, 0)
+    assert shape.acquire_args(1, batch=False, settling=True)[3] == 1
     # a bucket of one token: batch may still take it when it is there
     assert BudgetShape(60, 0.2).acquire_args(1, batch=True)[2] == 1_016_950
     assert shape.penalize_args(1.5) == (1_500_000 + 5 * 121_213,)

@@ -69,7 +69,8 @@ async def test_three_clients_on_one_key_get_no_429_with_a_coordinator(
         for coordinator in coordinators:
             await coordinator.aclose()
     assert limited == 0
-    assert answered >= 0.9 * (12 + 1.5 * (RATE - 12) / 60) - 3  # the 3 warm-up calls
+    # a fresh key admits at the steady rate (no burst); less the 3 warm-up calls
+    assert answered >= 0.9 * (1.5 * (RATE - 12) / 60) - 3
 
 
 async def test_the_client_paces_through_the_coordinators_limiter(

@@ -19,10 +19,18 @@ most ``per_minute`` requests.
   interval, well under ``60 / (per_minute × reserve)`` s.
 * :data:`PENALIZE` (a 429 seen by any process) moves ``tat`` to the end of the pause plus a
   full bucket: every process's next slot is one interval after the pause.
+* **A missing key is a full debt** (``tat = now + burst × interval``), never an empty one: a
+  fresh bucket admits at the steady rate, without a burst. A key is missing after Redis
+  restarts (or is flushed) — while every process paced itself locally, so the server's
+  window is already full of their requests, and a burst on top earns 429s — and on a
+  fleet's very first request, where the window may hold what processes sent before they had
+  a coordinator. The price is one burst's worth of under-use and one interval's wait for
+  the first request; overshoot is never the price.
 
 Keys are named by a hash of the API key (:func:`budget_key`), never the key, inside one
 hash tag ``{...}`` so that every key of one API key lands on one Redis Cluster slot. Each
-write sets an expiry, so an idle key's state leaves Redis a minute after its debt ends.
+write sets an expiry, so an idle key's state leaves Redis :data:`IDLE_TTL` (an hour) after
+its debt ends: long enough that a missing key rarely means a merely quiet one.
 """
 
 from __future__ import annotations
@@ -31,9 +39,12 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-__all__ = ["ACQUIRE", "PENALIZE", "BudgetShape", "budget_key", "key_digest"]
+__all__ = ["ACQUIRE", "IDLE_TTL", "PENALIZE", "BudgetShape", "budget_key", "key_digest"]
 
 _MICROS = 1_000_000
+
+IDLE_TTL = 3600
+"""Seconds a budget key outlives its debt in Redis."""
 
 ACQUIRE = """
 local t = redis.call('TIME')
@@ -41,20 +52,30 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local step = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local settling = tonumber(ARGV[4]) == 1
+local tat = tonumber(redis.call('GET', KEYS[1]) or '')
+if tat == nil or (settling and tat < now + tolerance) then
+  tat = now + tolerance
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX',
+    math.floor(tolerance / 1000) + IDLE_TTL_MS)
+end
 if tat < now then tat = now end
 local after = tat + step
 if limit > 0 and after - now > limit then
   return {0, after - now - limit}
 end
 redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX',
-  math.floor((after - now) / 1000) + 60000)
+  math.floor((after - now) / 1000) + IDLE_TTL_MS)
 local start = after - tolerance
 if start <= now then return {1, 0} end
 return {1, start - now}
-"""
+""".replace("IDLE_TTL_MS", str(IDLE_TTL * 1000))
 """KEYS[1]: the budget. ARGV: cost × interval, burst × interval, the batch limit (0 for an
-interactive request), all in µs. Returns ``{admitted, µs to wait}``."""
+interactive request), all in µs, and 1 while the caller settles after an outage (else 0).
+Returns ``{admitted, µs to wait}``. A missing (or unreadable) key is a full bucket of debt,
+written at once, so that a refused batch request finds it draining when it asks again; so
+is a settling caller's bucket, so that no credit builds up while processes still pacing
+locally send beside it (it would be a burst when they are all back)."""
 
 PENALIZE = """
 local t = redis.call('TIME')
@@ -63,10 +84,10 @@ local held = now + tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if held > tat then
   redis.call('SET', KEYS[1], string.format('%.0f', held), 'PX',
-    math.floor((held - now) / 1000) + 60000)
+    math.floor((held - now) / 1000) + IDLE_TTL_MS)
 end
 return 1
-"""
+""".replace("IDLE_TTL_MS", str(IDLE_TTL * 1000))
 """KEYS[1]: the budget. ARGV[1]: the pause plus burst × interval, in µs."""
 
 
@@ -98,12 +119,14 @@ class BudgetShape:
         spare = self.per_minute - self.burst
         return math.ceil(60 * _MICROS / (spare if spare > 0 else self.per_minute))
 
-    def acquire_args(self, cost: int, batch: bool) -> tuple[int, int, int]:
+    def acquire_args(
+        self, cost: int, batch: bool, settling: bool = False
+    ) -> tuple[int, int, int, int]:
         """ARGV of :data:`ACQUIRE` for a request of ``cost``."""
         limit = 0
         if batch:
             limit = math.floor(max((1 - self.reserve) * self.burst, cost) * self.interval)
-        return cost * self.interval, self.burst * self.interval, limit
+        return cost * self.interval, self.burst * self.interval, limit, int(settling)
 
     def penalize_args(self, seconds: float) -> tuple[int]:
         """ARGV of :data:`PENALIZE` for a pause of ``seconds``."""

@@ -16,10 +16,13 @@ the last ``interactive_reserve`` of the budget.
 
 **Redis down or slow.** A Redis error, or a call slower than :data:`REDIS_TIMEOUT`, never
 reaches the caller: the process paces itself locally at ``fallback_share`` of the rate (an
-in-process ``RequestPacer``; four processes at 0.25 stay within the key's budget), logs one
-WARNING per outage, and asks Redis again at most every :data:`PROBE_EVERY` seconds; the
-first answer puts it back on the shared budget. Redis holds no API key (a hash names it), no
-link and no candidate ref.
+in-process ``RequestPacer``, starting empty: the shared budget has just filled the server's
+window; four processes at 0.25 stay within the key's budget), logs one WARNING per outage,
+and asks Redis again at most every :data:`PROBE_EVERY` seconds; the first answer puts it
+back on the shared budget, on fresh connections (those idle through the outage are
+closed), still within its local share for two probe times more: until every other process
+has asked Redis again, the ones still pacing locally are sending beside the budget. Redis
+holds no API key (a hash names it), no link and no candidate ref.
 
 **Bulk invites.** Each row of a ``bulk_invite`` is claimed in Redis before its create
 (:meth:`RedisCoordinator.claims`, scripts and key names in ``_redis_claims``), so two jobs
@@ -38,6 +41,7 @@ with``); made with ``client=`` it borrows that ``redis.asyncio.Redis`` and never
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -64,6 +68,12 @@ REDIS_TIMEOUT = 1.0
 
 PROBE_EVERY = 2.0
 """Seconds between two attempts to reach Redis again while pacing locally."""
+
+_SETTLING = 2 * PROBE_EVERY
+"""Seconds after Redis answers again during which a process also keeps to its local share.
+Every other process of the fleet asks Redis again within about :data:`PROBE_EVERY` of its
+restart; until then those still pace locally, beside the shared budget, and one process
+taking the whole shared rate meanwhile overshot the key (the outage's 429s)."""
 
 _Script = Callable[..., Awaitable[Any]]
 T = TypeVar("T")
@@ -118,6 +128,7 @@ class RedisCoordinator:
         self._limiters: dict[tuple[str, int], _SharedLimiter] = {}
         self._shared = True
         self._next_probe = 0.0
+        self._returned_at = -_SETTLING
         self._closed = False
 
     def __repr__(self) -> str:
@@ -141,6 +152,8 @@ class RedisCoordinator:
         found = self._limiters.get((key, per_minute))
         if found is None:
             found = self._limiters[key, per_minute] = _SharedLimiter(self, key, per_minute)
+            if not self._shared:
+                found.start_local(anyio.current_time())
         return found
 
     def claims(self, api_key: str, persona_id: str) -> _RowClaims:
@@ -180,23 +193,47 @@ class RedisCoordinator:
                 except RedisConnectionError:  # a pooled connection Redis closed: once more
                     reply = await call()
         except Exception as exc:  # any failure of Redis: go local, never raise
-            self._fall_back(exc)
+            if self._fall_back(exc):
+                await self._drop_idle_connections()
             return None
         if not self._shared:
+            await self._drop_idle_connections()  # before any other task may take one
             self._shared = True
+            self._returned_at = anyio.current_time()
             logger.info("Redis answers again: back to the shared rate budget and watcher")
         return reply
 
-    def _fall_back(self, exc: Exception) -> None:
-        if self._shared:
-            self._shared = False
-            logger.warning(
-                "Redis is unreachable or slow (%s): pacing locally at %.0f%% of the rate "
-                "and waiting on local sweeps until it answers",
-                type(exc).__name__,
-                self.fallback_share * 100,
-            )
-        self._next_probe = anyio.current_time() + PROBE_EVERY
+    def _settling(self) -> bool:
+        """Whether Redis answered again less than ``_SETTLING`` s ago (after an outage)."""
+        return anyio.current_time() < self._returned_at + _SETTLING
+
+    def _fall_back(self, exc: Exception) -> bool:
+        """Pace locally until the next probe; True when this starts an outage (the one
+        WARNING, every limiter's local bucket drained)."""
+        now = anyio.current_time()
+        self._next_probe = now + PROBE_EVERY
+        if not self._shared:
+            return False
+        self._shared = False
+        logger.warning(
+            "Redis is unreachable or slow (%s): pacing locally at %.0f%% of the rate "
+            "and waiting on local sweeps until it answers",
+            type(exc).__name__,
+            self.fallback_share * 100,
+        )
+        for limiter in self._limiters.values():
+            limiter.start_local(now)
+        return True
+
+    async def _drop_idle_connections(self) -> None:
+        """Close the connections idle in the pool, when an outage starts and when it ends
+        (while no other task may take one). One opened before a Redis restart is dead, and
+        redis-py finds out only on its next command ("Connection closed by server"): that
+        would end the shared budget again right after it came back (a second WARNING, more
+        local pacing beside the shared traffic). Bounded by :data:`REDIS_TIMEOUT`; a
+        failure here only means a connection is closed later."""
+        with anyio.move_on_after(REDIS_TIMEOUT), contextlib.suppress(Exception):
+            await self._client.connection_pool.disconnect(inuse_connections=False)
 
     async def aclose(self) -> None:
         """Close the Redis client if it was made here (a borrowed one stays open).
@@ -229,9 +266,16 @@ class _SharedLimiter:
         self._fallback = RequestPacer(max(1, int(per_minute * coordinator.fallback_share)))
         self._batch = anyio.Lock()  # one batch waiter per process asks Redis at a time
         self._held_until = 0.0  # a 429 seen here, until its pause is in Redis
+        self._reserved_until = 0.0  # the latest shared slot given to a caller here
 
     def __repr__(self) -> str:
         return f"<shared budget {self.per_minute}/min via {self._coordinator!r}>"
+
+    def start_local(self, now: float) -> None:
+        """An outage begins: the local bucket starts empty, never with a burst on top of a
+        server window the shared budget has just filled, and holds until the last shared
+        slot this process was given has come (its callers are still sending on those)."""
+        self._fallback.hold(now, max(0.0, self._reserved_until - now))
 
     async def acquire(self, cost: int = 1, priority: Priority = "interactive") -> float:
         """Wait for a slot of the shared budget (local pacing while Redis is away); return
@@ -247,20 +291,30 @@ class _SharedLimiter:
         return anyio.current_time() - started if waited else 0.0
 
     async def _take(self, cost: int, priority: Priority) -> bool:
-        waited = False
+        waited = paced_locally = False
         batch = priority == "batch"
+        local = min(cost, self._fallback.burst)
         while True:
             hold = self._held_until - anyio.current_time()
             if hold > 0:
                 waited = True
                 await anyio.sleep(hold)
-            reply = await self._coordinator._call(
-                self._coordinator._acquire, self._key, self._shape.acquire_args(cost, batch)
-            )
+            settling = self._coordinator._settling()
+            if settling and not paced_locally:
+                # others may still pace locally: keep to this process's share too. The local
+                # token first: a shared slot is sent when it comes, never saved up
+                paced_locally = True
+                waited = await self._fallback.acquire(local, priority) > 0 or waited
+            args = self._shape.acquire_args(cost, batch, settling)
+            reply = await self._coordinator._call(self._coordinator._acquire, self._key, args)
             if reply is None:
-                local = min(cost, self._fallback.burst)
+                if paced_locally:
+                    return waited
                 return await self._fallback.acquire(local, priority) > 0 or waited
             admitted, micros = reply
+            if admitted:
+                slot = anyio.current_time() + micros / 1_000_000
+                self._reserved_until = max(self._reserved_until, slot)
             if micros > 0:
                 waited = True
                 await anyio.sleep(micros / 1_000_000)
