@@ -266,3 +266,24 @@ async def test_a_settling_process_leaves_the_shared_bucket_no_credit() -> None:
                 assert tat - (seconds * 1_000_000 + micros) >= shape.burst * shape.interval - 0.3e6
         finally:
             await admin.aclose()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"redis://user:{PASSWORD}@127.0.0.1:6380/2", "redis://127.0.0.1:6380/2"),
+        (f"redis://127.0.0.1/0?password={PASSWORD}", "redis://127.0.0.1/0"),
+        (
+            f"rediss://:{PASSWORD}@cache.internal:6390/0?ssl_cert_reqs=none",
+            "rediss://cache.internal:6390/0",
+        ),
+        (f"unix:///tmp/redis.sock?password={PASSWORD}&db=3", "unix:///tmp/redis.sock"),
+    ],
+)
+async def test_the_repr_names_the_server_never_a_password_even_in_the_query(
+    url: str, shown: str
+) -> None:
+    async with RedisCoordinator(url) as coordinator:  # nothing is sent before a request
+        text = repr(coordinator) + repr(coordinator.limiter(API_KEY, 600))
+    assert PASSWORD not in text and "user" not in text and API_KEY not in text
+    assert f"<RedisCoordinator {shown} shared>" in text

@@ -79,6 +79,21 @@ _Script = Callable[..., Awaitable[Any]]
 T = TypeVar("T")
 
 
+def _where(url: str) -> str:
+    """What a repr may say of a Redis URL: scheme, host, port (or socket path) and database;
+    never a user, a password (also accepted as ``?password=``) or any other query."""
+    try:
+        parsed = URL(url)
+        if parsed.scheme == "unix":
+            return f"unix://{parsed.path}"
+        if not parsed.host:
+            return "redis"
+        port = f":{parsed.port}" if parsed.explicit_port else ""
+        return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
+    except (TypeError, ValueError):
+        return "redis"
+
+
 class RedisCoordinator:
     """The budget shared through Redis by every client of one API key, in any process.
 
@@ -109,7 +124,7 @@ class RedisCoordinator:
         if fallback_share <= 0:
             raise ValueError("fallback_share must be above 0 (local pacing needs a rate)")
         if url is not None:
-            self._where = str(URL(url).with_password(None)) if "://" in url else "redis"
+            self._where = _where(url)
             self._client = aioredis.Redis.from_url(
                 url, socket_timeout=1.0, socket_connect_timeout=1.0
             )
