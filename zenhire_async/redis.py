@@ -333,6 +333,8 @@ class _SharedLimiter:
             if micros > 0:
                 waited = True
                 await anyio.sleep(micros / 1_000_000)
+                if admitted and self._held_until > anyio.current_time():
+                    continue  # a 429 came meanwhile: the slot is wasted, not sent into the pause
             if admitted:
                 return waited
 
