@@ -7,6 +7,8 @@ log line and the repr can be checked for it. Real time: Redis ``TIME`` is real.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import pytest
@@ -14,6 +16,7 @@ import redis.asyncio as aioredis
 from redis_support import start_redis
 
 from zenhire_async import ZenHireClient
+from zenhire_async._rate_limit import RateLimiter
 from zenhire_async._redis_budget import BudgetShape, budget_key
 from zenhire_async.redis import PROBE_EVERY, REDIS_TIMEOUT, RedisCoordinator
 from zenhire_async.testing import Emulator
@@ -69,9 +72,10 @@ async def test_a_stopped_redis_falls_back_once_and_comes_back_when_it_restarts(
                 await admin.aclose()
 
 
-async def test_a_slow_redis_falls_back_after_the_timeout(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+@asynccontextmanager
+async def _stalled_redis() -> AsyncIterator[tuple[RedisCoordinator, RateLimiter, aioredis.Redis]]:
+    """A coordinator that took one shared slot, on a Redis then paused for longer than
+    ``REDIS_TIMEOUT`` (unpaused on the way out); with the admin client that paused it."""
     with start_redis() as server:
         admin = aioredis.Redis.from_url(server.url)
         try:
@@ -79,14 +83,23 @@ async def test_a_slow_redis_falls_back_after_the_timeout(
                 limiter = coordinator.limiter(API_KEY, 600)
                 await limiter.acquire()
                 await admin.client_pause(int((REDIS_TIMEOUT + 1) * 1000))
-                started = anyio.current_time()
-                await limiter.acquire()  # given up after the timeout, then one local slot
-                assert anyio.current_time() - started < REDIS_TIMEOUT + LOCAL_600 + 0.5
-                assert not _shared(coordinator)
-                assert len(_warnings(caplog)) == 1
-                await admin.client_unpause()
+                try:
+                    yield coordinator, limiter, admin
+                finally:
+                    await admin.client_unpause()
         finally:
             await admin.aclose()
+
+
+async def test_a_slow_redis_falls_back_after_the_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with _stalled_redis() as (coordinator, limiter, _):
+        started = anyio.current_time()
+        await limiter.acquire()  # given up after the timeout, then one local slot
+        assert anyio.current_time() - started < REDIS_TIMEOUT + LOCAL_600 + 0.5
+        assert not _shared(coordinator)
+        assert len(_warnings(caplog)) == 1
 
 
 async def test_sdk_calls_never_see_a_redis_error(caplog: pytest.LogCaptureFixture) -> None:
@@ -112,25 +125,17 @@ async def test_sdk_calls_never_see_a_redis_error(caplog: pytest.LogCaptureFixtur
 async def test_a_pause_written_to_a_slow_redis_returns_within_the_timeout_and_holds_locally(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with start_redis() as server:
-        admin = aioredis.Redis.from_url(server.url)
-        try:
-            async with RedisCoordinator(server.url) as coordinator:
-                limiter = coordinator.limiter(API_KEY, 600)
-                await limiter.acquire()
-                await admin.client_pause(int((REDIS_TIMEOUT + 1) * 1000))
-                started = anyio.current_time()
-                await limiter.penalize(3.0)  # the write stalls: given up after the timeout
-                assert anyio.current_time() - started < REDIS_TIMEOUT + 0.3
-                assert not _shared(coordinator)
-                assert len(_warnings(caplog)) == 1
-                await admin.client_unpause()
-                held = anyio.current_time()
-                waited = await limiter.acquire()  # the hold outlived the failed write
-                assert waited >= 3.0 - (held - started) - 0.1
-                assert anyio.current_time() - started <= 3.0 + 0.5
-        finally:
-            await admin.aclose()
+    async with _stalled_redis() as (coordinator, limiter, admin):
+        started = anyio.current_time()
+        await limiter.penalize(3.0)  # the write stalls: given up after the timeout
+        assert anyio.current_time() - started < REDIS_TIMEOUT + 0.3
+        assert not _shared(coordinator)
+        assert len(_warnings(caplog)) == 1
+        await admin.client_unpause()
+        held = anyio.current_time()
+        waited = await limiter.acquire()  # the hold outlived the failed write
+        assert waited >= 3.0 - (held - started) - 0.1
+        assert anyio.current_time() - started <= 3.0 + 0.5
 
 
 async def test_the_local_bucket_starts_empty_when_redis_goes_away() -> None:
