@@ -71,7 +71,10 @@ def require_id(field: str, value: object) -> str:
         not text
         or text in (".", "..")
         or "/" in text
-        or any(ch.isspace() or not ch.isprintable() for ch in text)
+        # Every whitespace character but " " is also not printable (on every Unicode
+        # version CPython ships): the whole check runs in C, with no per-character loop.
+        or " " in text
+        or not text.isprintable()
     ):
         raise ValueError(
             f"{field} must be one non-empty path segment (no '/', not '.' or '..', no "
