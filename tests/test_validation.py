@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from zenhire_async import _protocol as proto
@@ -76,3 +78,18 @@ def test_page_limit_range(limit: object) -> None:
 def test_negative_offset() -> None:
     with pytest.raises(ValueError, match="offset"):
         proto.list_personas(limit=10, offset=-1)
+
+
+def test_the_space_or_control_rule_is_the_per_character_one_on_every_code_point() -> None:
+    # has_space_or_control runs in C by relying on "every whitespace character but ' ' is
+    # unprintable": true of this interpreter's Unicode tables, or this test fails on it.
+    from zenhire_async._validation import has_space_or_control
+
+    differ = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if has_space_or_control(ch := chr(code)) != (ch.isspace() or not ch.isprintable())
+    ]
+    assert differ == []
+    assert has_space_or_control("abc\u3000def") and has_space_or_control("a b")
+    assert not has_space_or_control("7f3d2c1b-aaaa-4bbb-8ccc-0123456789ab")

@@ -32,6 +32,7 @@ __all__ = [
     "check_persona_fields",
     "check_status",
     "check_tags",
+    "has_space_or_control",
     "require_id",
 ]
 
@@ -58,6 +59,17 @@ def _require_str(field: str, value: object) -> str:
     return value
 
 
+def has_space_or_control(text: str) -> bool:
+    """Whether ``text`` holds whitespace or an unprintable (control, format, separator)
+    character: the one rule of ids, API keys and candidate links.
+
+    Every whitespace character but ``" "`` is unprintable on CPython's Unicode tables
+    (tested over every code point), so this is ``any(ch.isspace() or not ch.isprintable())``
+    run in C, with no per-character Python loop.
+    """
+    return " " in text or not text.isprintable()
+
+
 def require_id(field: str, value: object) -> str:
     """A path id: one non-empty URL path segment (DESIGN §4's id rule).
 
@@ -67,15 +79,7 @@ def require_id(field: str, value: object) -> str:
     id a method takes, run before any request.
     """
     text = _require_str(field, value)
-    if (
-        not text
-        or text in (".", "..")
-        or "/" in text
-        # Every whitespace character but " " is also not printable (on every Unicode
-        # version CPython ships): the whole check runs in C, with no per-character loop.
-        or " " in text
-        or not text.isprintable()
-    ):
+    if not text or text in (".", "..") or "/" in text or has_space_or_control(text):
         raise ValueError(
             f"{field} must be one non-empty path segment (no '/', not '.' or '..', no "
             f"whitespace or control characters), got {text[:80]!r}"

@@ -24,6 +24,7 @@ from ._poll_budget import PollBudget
 from ._rate_limit import Priority, check_priority
 from ._redact import redact_key
 from ._retry import RetryPolicy
+from ._validation import has_space_or_control
 from .events import OnEvent
 from .models import JSONObject
 from .resources import Personas, Sessions
@@ -140,7 +141,7 @@ class ZenHireClient:
         key = api_key if api_key is not None else os.environ.get("ZENHIRE_API_KEY")
         if not key or not key.strip():
             raise ValueError("no API key: pass ZenHireClient(api_key=...) or set ZENHIRE_API_KEY")
-        if any(ch.isspace() for ch in key) or not key.isprintable():
+        if has_space_or_control(key):
             raise ValueError("the API key contains whitespace or unprintable characters")
         root = base_url or os.environ.get("ZENHIRE_BASE_URL") or DEFAULT_BASE_URL
         _check_timeout(timeout)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from .._datetimes import shift
+from .._validation import has_space_or_control
 from ..errors import DecodeError
 from ..models import (
     DEFAULT_LINK_LIFETIME,
@@ -132,7 +133,7 @@ def link_problem(link: object) -> str | None:
     """
     if not isinstance(link, str) or not link:
         return "it is missing or not a string"
-    if not link.isprintable() or any(ch.isspace() for ch in link):
+    if has_space_or_control(link):
         return "it holds whitespace or control characters"
     try:
         parts = urlsplit(link)
